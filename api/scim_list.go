@@ -1,0 +1,155 @@
+package api
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/scimflow/scimflow/internal/scim"
+	"github.com/scimflow/scimflow/internal/scim/filter"
+	"github.com/scimflow/scimflow/internal/scimflow"
+)
+
+// listRequest is a query (RFC 7644 §3.4.2) from a query string or a
+// POST .search body (§3.4.3), before validation.
+type listRequest struct {
+	Filter             string
+	SortBy             string
+	SortOrder          string
+	StartIndex         string
+	Count              string
+	Attributes         string
+	ExcludedAttributes string
+}
+
+func listRequestFromQuery(c *gin.Context) listRequest {
+	// Parameter names are case-insensitive in practice (clients send
+	// startindex, Count); look them up without case.
+	q := c.Request.URL.Query()
+	get := func(name string) string {
+		for k, v := range q {
+			if strings.EqualFold(k, name) && len(v) > 0 {
+				return v[0]
+			}
+		}
+		return ""
+	}
+	return listRequest{Filter: get("filter"), SortBy: get("sortBy"), SortOrder: get("sortOrder"),
+		StartIndex: get("startIndex"), Count: get("count"),
+		Attributes: get("attributes"), ExcludedAttributes: get("excludedAttributes")}
+}
+
+// listRequestFromSearch reads a SearchRequest body (RFC 7644 §3.4.3).
+func listRequestFromSearch(doc map[string]any) (listRequest, error) {
+	var r listRequest
+	for k, v := range doc {
+		var err error
+		switch strings.ToLower(k) {
+		case "filter":
+			r.Filter, err = asString(k, v)
+		case "sortby":
+			r.SortBy, err = asString(k, v)
+		case "sortorder":
+			r.SortOrder, err = asString(k, v)
+		case "startindex":
+			r.StartIndex, err = asNumber(k, v)
+		case "count":
+			r.Count, err = asNumber(k, v)
+		case "attributes":
+			r.Attributes, err = asList(k, v)
+		case "excludedattributes":
+			r.ExcludedAttributes, err = asList(k, v)
+		}
+		if err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+func asString(k string, v any) (string, error) {
+	if v == nil {
+		return "", nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "%s must be a string", k)
+	}
+	return s, nil
+}
+
+func asNumber(k string, v any) (string, error) {
+	switch v := v.(type) {
+	case nil:
+		return "", nil
+	case json.Number:
+		return v.String(), nil
+	case string:
+		return v, nil
+	}
+	return "", scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "%s must be an integer", k)
+}
+
+func asList(k string, v any) (string, error) {
+	switch v := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return v, nil
+	case []any:
+		parts := make([]string, 0, len(v))
+		for _, el := range v {
+			s, ok := el.(string)
+			if !ok {
+				return "", scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "%s must be an array of strings", k)
+			}
+			parts = append(parts, s)
+		}
+		return strings.Join(parts, ","), nil
+	}
+	return "", scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "%s must be an array of strings", k)
+}
+
+// parse validates r into a query and a projection.
+func (r listRequest) parse() (scim.ListQuery, scim.Projection, error) {
+	q := scim.ListQuery{StartIndex: 1, Count: scim.DefaultPageSize, SortBy: strings.TrimSpace(r.SortBy)}
+	if strings.TrimSpace(r.Filter) != "" {
+		f, err := filter.Parse(r.Filter)
+		if err != nil {
+			return q, scim.Projection{}, err
+		}
+		q.Filter = f
+	}
+	switch strings.ToLower(strings.TrimSpace(r.SortOrder)) {
+	case "", "ascending":
+	case "descending":
+		q.Descending = true
+	default:
+		return q, scim.Projection{}, scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "sortOrder must be ascending or descending")
+	}
+	// RFC 7644 §3.4.2.4: startIndex < 1 means 1; a negative count means 0.
+	if r.StartIndex != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(r.StartIndex))
+		if err != nil {
+			return q, scim.Projection{}, scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "startIndex must be an integer")
+		}
+		q.StartIndex = max(n, 1)
+	}
+	if r.Count != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(r.Count))
+		if err != nil {
+			return q, scim.Projection{}, scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "count must be an integer")
+		}
+		q.Count = min(max(n, 0), scim.MaxResults)
+	}
+	p, err := scim.ParseProjection(r.Attributes, r.ExcludedAttributes)
+	return q, p, err
+}
+
+// projection reads attributes/excludedAttributes of a single-resource request.
+func projection(c *gin.Context) (scim.Projection, error) {
+	r := listRequestFromQuery(c)
+	return scim.ParseProjection(r.Attributes, r.ExcludedAttributes)
+}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"path/filepath"
+
+	"github.com/scimflow/scimflow/internal/store"
+)
+
+// config is the process configuration: environment first, flags override.
+type config struct {
+	DatabaseURL string
+	HTTPAddr    string
+	DataDir     string
+	PublicURL   string
+}
+
+func loadConfig(env *environment) config {
+	c := config{
+		DatabaseURL: env.getenv("DATABASE_URL"),
+		HTTPAddr:    env.getenv("SCIMFLOW_HTTP_ADDR"),
+		DataDir:     env.getenv("SCIMFLOW_DATA_DIR"),
+		PublicURL:   env.getenv("SCIMFLOW_PUBLIC_URL"),
+	}
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = ":8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = ".scimflow"
+	}
+	return c
+}
+
+// databaseFlags registers the flags every database command shares.
+func (c *config) databaseFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "Postgres URL (env DATABASE_URL); empty: SQLite in the data dir")
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the embedded SQLite database (env SCIMFLOW_DATA_DIR)")
+}
+
+// databaseURL is DATABASE_URL or, when unset, the SQLite file of the data dir.
+func (c config) databaseURL() string {
+	if c.DatabaseURL != "" {
+		return c.DatabaseURL
+	}
+	abs, err := filepath.Abs(filepath.Join(c.DataDir, "scimflow.db"))
+	if err != nil {
+		abs = filepath.Join(c.DataDir, "scimflow.db")
+	}
+	return "sqlite:" + abs
+}
+
+// openStore opens the database and, when migrate is set, brings its schema
+// up to date.
+func openStore(ctx context.Context, c config, migrate bool) (*store.DB, error) {
+	db, err := store.Open(ctx, c.databaseURL())
+	if err != nil {
+		return nil, err
+	}
+	if migrate {
+		if _, err := db.Migrate(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+// parseFlags parses args and rejects stray positional arguments.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
+	}
+	return nil
+}

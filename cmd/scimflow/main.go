@@ -1,0 +1,115 @@
+// Command scimflow runs the scimflow service and its operator tools.
+//
+//	scimflow dev        API + admin endpoints in one process (SQLite when DATABASE_URL is unset)
+//	scimflow serve      API + admin endpoints
+//	scimflow migrate    apply migrations and exit
+//	scimflow org create --name NAME [--plan free|business|enterprise] [--scim-groups] --json
+//	scimflow org update --org ID [--plan P] [--scim-groups=true|false] [--name N] --json
+//	scimflow token create --org ID --scope scim|admin [--name N] [--expires-in 720h] --json
+//	scimflow token list --org ID [--scope scim|admin] --json
+//	scimflow token revoke --org ID --id TOKEN_ID --json
+//
+// Configuration comes from the environment (DATABASE_URL, SCIMFLOW_HTTP_ADDR,
+// SCIMFLOW_DATA_DIR, SCIMFLOW_PUBLIC_URL, TEMPORAL_ADDRESS,
+// TEMPORAL_NAMESPACE); flags override it. This package is the only place
+// where dependencies are built and wired together.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage: scimflow <command> [flags]
+
+commands:
+  dev            run API and admin endpoints in one process for development
+  serve          run the API and admin endpoints
+  migrate        apply database migrations and exit
+  org create     create an org, its first Org Admin and an admin token
+  org update     change an org's plan, SCIM Groups feature or name
+  token create   create an API token (scope scim or admin)
+  token list     list an org's tokens
+  token revoke   revoke a token
+
+Run "scimflow <command> -h" for the flags of a command.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := &environment{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	if err := run(ctx, os.Args[1:], env); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "scimflow:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// environment is what a command may touch of the outside world, so that
+// tests can run commands in-process.
+type environment struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// ready, when set, is told the API's address once it listens.
+	ready func(addr string)
+}
+
+func exitCode(err error) int {
+	var u usageError
+	if errors.As(err, &u) || errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	return 1
+}
+
+// usageError is a mistake in the command line.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func run(ctx context.Context, args []string, env *environment) error {
+	if len(args) == 0 {
+		fmt.Fprint(env.stderr, usage)
+		return usageError{"no command given"}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "dev":
+		return runServe(ctx, rest, env, true)
+	case "serve":
+		return runServe(ctx, rest, env, false)
+	case "migrate":
+		return runMigrate(ctx, rest, env)
+	case "org", "token":
+		if len(rest) == 0 {
+			fmt.Fprint(env.stderr, usage)
+			return usageError{cmd + " needs a sub-command"}
+		}
+		switch cmd + " " + rest[0] {
+		case "org create":
+			return runOrgCreate(ctx, rest[1:], env)
+		case "org update":
+			return runOrgUpdate(ctx, rest[1:], env)
+		case "token create":
+			return runTokenCreate(ctx, rest[1:], env)
+		case "token list":
+			return runTokenList(ctx, rest[1:], env)
+		case "token revoke":
+			return runTokenRevoke(ctx, rest[1:], env)
+		}
+		return usageError{fmt.Sprintf("unknown command %q", cmd+" "+rest[0])}
+	case "help", "-h", "--help":
+		fmt.Fprint(env.stdout, usage)
+		return nil
+	}
+	fmt.Fprint(env.stderr, usage)
+	return usageError{fmt.Sprintf("unknown command %q", cmd)}
+}

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+)
+
+func runMigrate(ctx context.Context, args []string, env *environment) error {
+	cfg := loadConfig(env)
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	cfg.databaseFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	db, err := openStore(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "applied %d migration(s) to the %s database\n", n, db.Dialect())
+	return nil
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/scimflow/scimflow/api"
+	"github.com/scimflow/scimflow/internal/store"
+)
+
+// runServe runs the HTTP API until ctx ends. In dev mode it also applies
+// migrations and bootstraps a development org on first start.
+func runServe(ctx context.Context, args []string, env *environment, dev bool) error {
+	name := "serve"
+	if dev {
+		name = "dev"
+	}
+	cfg := loadConfig(env)
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	cfg.databaseFlags(fs)
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "address to listen on (env SCIMFLOW_HTTP_ADDR)")
+	fs.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "external base URL (env SCIMFLOW_PUBLIC_URL); default: from each request")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	// serve expects `scimflow migrate` to have run (a deploy step); dev
+	// migrates itself so that one command starts everything.
+	db, err := openStore(ctx, cfg, dev)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	srv := &api.Server{Auth: db, Orgs: db, Users: db, Ready: []api.Pinger{db}, Logger: logger, PublicURL: cfg.PublicURL}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	base := "http://" + displayAddr(ln.Addr())
+	if cfg.PublicURL != "" {
+		base = cfg.PublicURL
+	}
+	fmt.Fprintf(env.stdout, "scimflow %s: listening on %s\n", name, base)
+	fmt.Fprintf(env.stdout, "  SCIM base URL: %s/scim/v2\n", base)
+	fmt.Fprintf(env.stdout, "  database:      %s\n", db.Dialect())
+	if dev {
+		if err := devBootstrap(ctx, db, cfg, env); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	if env.ready != nil {
+		env.ready(ln.Addr().String())
+	}
+	return serveHTTP(ctx, ln, srv.Handler(), logger)
+}
+
+// serveHTTP serves until ctx ends, then drains in-flight requests.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func displayAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if ok && (tcp.IP == nil || tcp.IP.IsUnspecified()) {
+		return fmt.Sprintf("localhost:%d", tcp.Port)
+	}
+	return a.String()
+}
+
+// devCredentials are the secrets of the development org, kept in the data
+// dir (mode 0600) so that every `dev` start can show them again.
+type devCredentials struct {
+	OrgID      string `json:"orgId"`
+	AdminToken string `json:"adminToken"`
+	SCIMToken  string `json:"scimToken"`
+}
+
+// devBootstrap creates a development org with an admin and a SCIM token on
+// the first start of `dev`, and prints its credentials on every start.
+func devBootstrap(ctx context.Context, db *store.DB, cfg config, env *environment) error {
+	path := filepath.Join(cfg.DataDir, "dev-credentials.json")
+	var creds devCredentials
+	if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &creds) == nil {
+		if _, err := db.FindOrg(ctx, creds.OrgID); err == nil {
+			printDevCredentials(env, creds)
+			return nil
+		}
+	}
+	boot, err := db.CreateOrg(ctx, store.NewOrg{Name: "Dev Org", Plan: "enterprise", SCIMGroups: true})
+	if err != nil {
+		return fmt.Errorf("bootstrap dev org: %w", err)
+	}
+	_, scimSecret, err := db.CreateToken(ctx, boot.Org.ID, store.NewToken{Scope: "scim", Name: "dev"})
+	if err != nil {
+		return fmt.Errorf("bootstrap dev SCIM token: %w", err)
+	}
+	creds = devCredentials{OrgID: boot.Org.ID, AdminToken: boot.TokenSecret, SCIMToken: scimSecret}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(creds, "", "  ")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return fmt.Errorf("save dev credentials: %w", err)
+	}
+	printDevCredentials(env, creds)
+	return nil
+}
+
+func printDevCredentials(env *environment, c devCredentials) {
+	fmt.Fprintf(env.stdout, "  dev org:       %s\n", c.OrgID)
+	fmt.Fprintf(env.stdout, "  SCIM token:    %s\n", c.SCIMToken)
+	fmt.Fprintf(env.stdout, "  admin token:   %s\n", c.AdminToken)
+}

@@ -1,0 +1,308 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/scimflow/scimflow/internal/scimflow"
+)
+
+type userRow struct {
+	ID                  string
+	OrgID               string
+	Source              string
+	OrgRole             string
+	UserName            string
+	ExternalID          *string
+	Active              bool
+	DisplayName         string
+	NickName            string
+	ProfileURL          string `gorm:"column:profile_url"`
+	Title               string
+	UserType            string
+	PreferredLanguage   string
+	Locale              string
+	Timezone            string
+	NameFormatted       string
+	NameFamilyName      string
+	NameGivenName       string
+	NameMiddleName      string
+	NameHonorificPrefix string
+	NameHonorificSuffix string
+	Enterprise          bool
+	EmployeeNumber      string
+	CostCenter          string
+	Organization        string
+	Division            string
+	Department          string
+	ManagerValue        string
+	ManagerRef          string
+	ManagerDisplayName  string
+	Version             int64
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+}
+
+func (userRow) TableName() string { return "users" }
+
+type userValueRow struct {
+	UserID        string
+	Attr          string
+	Ord           int
+	Value         string
+	Display       string
+	Type          string
+	IsPrimary     bool
+	Formatted     string
+	StreetAddress string
+	Locality      string
+	Region        string
+	PostalCode    string
+	Country       string
+}
+
+func (userValueRow) TableName() string { return "user_values" }
+
+// Names of the multi-valued attributes as stored in user_values.attr.
+const (
+	attrEmails       = "emails"
+	attrPhoneNumbers = "phoneNumbers"
+	attrIMs          = "ims"
+	attrPhotos       = "photos"
+	attrEntitlements = "entitlements"
+	attrRoles        = "roles"
+	attrX509         = "x509Certificates"
+	attrAddresses    = "addresses"
+)
+
+func multiValues(u *scimflow.User) map[string][]scimflow.MultiValue {
+	return map[string][]scimflow.MultiValue{
+		attrEmails: u.Emails, attrPhoneNumbers: u.PhoneNumbers, attrIMs: u.IMs, attrPhotos: u.Photos,
+		attrEntitlements: u.Entitlements, attrRoles: u.Roles, attrX509: u.X509Certificates,
+	}
+}
+
+func toUserRow(u *scimflow.User) *userRow {
+	r := &userRow{
+		ID: u.ID, OrgID: u.OrgID, Source: "scim", OrgRole: string(u.Role), UserName: u.UserName, Active: u.Active,
+		DisplayName: u.DisplayName, NickName: u.NickName, ProfileURL: u.ProfileURL, Title: u.Title, UserType: u.UserType,
+		PreferredLanguage: u.PreferredLanguage, Locale: u.Locale, Timezone: u.Timezone,
+		NameFormatted: u.Name.Formatted, NameFamilyName: u.Name.FamilyName, NameGivenName: u.Name.GivenName,
+		NameMiddleName: u.Name.MiddleName, NameHonorificPrefix: u.Name.HonorificPrefix, NameHonorificSuffix: u.Name.HonorificSuffix,
+		Version: u.Version, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+	}
+	if u.Local {
+		r.Source = "local"
+	}
+	if r.OrgRole == "" {
+		r.OrgRole = string(scimflow.RoleMember)
+	}
+	if u.ExternalID != "" {
+		ext := u.ExternalID
+		r.ExternalID = &ext
+	}
+	if e := u.Enterprise; e != nil {
+		r.Enterprise = true
+		r.EmployeeNumber, r.CostCenter, r.Organization, r.Division, r.Department = e.EmployeeNumber, e.CostCenter, e.Organization, e.Division, e.Department
+		if m := e.Manager; m != nil {
+			r.ManagerValue, r.ManagerRef, r.ManagerDisplayName = m.Value, m.Ref, m.DisplayName
+		}
+	}
+	return r
+}
+
+func toValueRows(u *scimflow.User) []userValueRow {
+	var rows []userValueRow
+	for attr, vals := range multiValues(u) {
+		for i, v := range vals {
+			rows = append(rows, userValueRow{UserID: u.ID, Attr: attr, Ord: i, Value: v.Value, Display: v.Display, Type: v.Type, IsPrimary: v.Primary})
+		}
+	}
+	for i, a := range u.Addresses {
+		rows = append(rows, userValueRow{UserID: u.ID, Attr: attrAddresses, Ord: i, Type: a.Type, IsPrimary: a.Primary,
+			Formatted: a.Formatted, StreetAddress: a.StreetAddress, Locality: a.Locality, Region: a.Region, PostalCode: a.PostalCode, Country: a.Country})
+	}
+	return rows
+}
+
+func (r *userRow) domain(values []userValueRow) *scimflow.User {
+	u := &scimflow.User{
+		ID: r.ID, OrgID: r.OrgID, Local: r.Source == "local", Role: scimflow.OrgRole(r.OrgRole), UserName: r.UserName, Active: r.Active,
+		DisplayName: r.DisplayName, NickName: r.NickName, ProfileURL: r.ProfileURL, Title: r.Title, UserType: r.UserType,
+		PreferredLanguage: r.PreferredLanguage, Locale: r.Locale, Timezone: r.Timezone,
+		Name: scimflow.Name{Formatted: r.NameFormatted, FamilyName: r.NameFamilyName, GivenName: r.NameGivenName,
+			MiddleName: r.NameMiddleName, HonorificPrefix: r.NameHonorificPrefix, HonorificSuffix: r.NameHonorificSuffix},
+		Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+	if r.ExternalID != nil {
+		u.ExternalID = *r.ExternalID
+	}
+	if r.Enterprise {
+		u.Enterprise = &scimflow.EnterpriseUser{EmployeeNumber: r.EmployeeNumber, CostCenter: r.CostCenter,
+			Organization: r.Organization, Division: r.Division, Department: r.Department}
+		if r.ManagerValue != "" || r.ManagerDisplayName != "" || r.ManagerRef != "" {
+			u.Enterprise.Manager = &scimflow.Manager{Value: r.ManagerValue, Ref: r.ManagerRef, DisplayName: r.ManagerDisplayName}
+		}
+	}
+	for _, v := range values { // ordered by attr, ord
+		mv := scimflow.MultiValue{Value: v.Value, Display: v.Display, Type: v.Type, Primary: v.IsPrimary}
+		switch v.Attr {
+		case attrEmails:
+			u.Emails = append(u.Emails, mv)
+		case attrPhoneNumbers:
+			u.PhoneNumbers = append(u.PhoneNumbers, mv)
+		case attrIMs:
+			u.IMs = append(u.IMs, mv)
+		case attrPhotos:
+			u.Photos = append(u.Photos, mv)
+		case attrEntitlements:
+			u.Entitlements = append(u.Entitlements, mv)
+		case attrRoles:
+			u.Roles = append(u.Roles, mv)
+		case attrX509:
+			u.X509Certificates = append(u.X509Certificates, mv)
+		case attrAddresses:
+			u.Addresses = append(u.Addresses, scimflow.Address{Type: v.Type, Primary: v.IsPrimary, Formatted: v.Formatted,
+				StreetAddress: v.StreetAddress, Locality: v.Locality, Region: v.Region, PostalCode: v.PostalCode, Country: v.Country})
+		}
+	}
+	return u
+}
+
+// translateUserErr turns a unique violation on users into a SCIM
+// uniqueness error (RFC 7644 §3.12) that names the attribute.
+func translateUserErr(err error, u *scimflow.User) error {
+	name, ok := uniqueViolation(err)
+	if !ok {
+		return err
+	}
+	switch {
+	case strings.Contains(name, "external_id"):
+		return scimflow.SCIMErrorf(scimflow.SCIMUniqueness, "externalId %q is already used by another user", u.ExternalID)
+	case strings.Contains(name, "user_name"):
+		return scimflow.SCIMErrorf(scimflow.SCIMUniqueness, "userName %q is already taken", u.UserName)
+	}
+	return scimflow.SCIMErrorf(scimflow.SCIMUniqueness, "a user with the same unique attributes already exists")
+}
+
+func insertUser(tx *gorm.DB, u *scimflow.User, now time.Time) error {
+	if u.ID == "" {
+		u.ID = uuid.NewString()
+	}
+	u.Version, u.CreatedAt, u.UpdatedAt = 1, now, now
+	if u.Role == "" {
+		u.Role = scimflow.RoleMember
+	}
+	if err := tx.Create(toUserRow(u)).Error; err != nil {
+		return translateUserErr(err, u)
+	}
+	if rows := toValueRows(u); len(rows) > 0 {
+		if err := tx.CreateInBatches(rows, 200).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CreateUser creates a SCIM user in org. ID, Version and timestamps are
+// set by the store.
+func (db *DB) CreateUser(ctx context.Context, orgID string, u *scimflow.User) (*scimflow.User, error) {
+	u.OrgID, u.ID, u.Local = orgID, "", false
+	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return insertUser(tx, u, db.now())
+	})
+	if err != nil {
+		return nil, internal("create user", err)
+	}
+	return u, nil
+}
+
+func userNotFound(id string) error {
+	return scimflow.Errorf(scimflow.ENOTFOUND, "User %s not found", id)
+}
+
+// FindUser returns the SCIM user id of org.
+func (db *DB) FindUser(ctx context.Context, orgID, id string) (*scimflow.User, error) {
+	return findUser(db.gorm.WithContext(ctx), orgID, id, false)
+}
+
+func findUser(tx *gorm.DB, orgID, id string, lock bool) (*scimflow.User, error) {
+	var r userRow
+	q := tx.Where("org_id = ? AND id = ? AND source = 'scim'", orgID, id)
+	if lock {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	err := q.Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, userNotFound(id)
+	}
+	if err != nil {
+		return nil, internal("find user", err)
+	}
+	var vals []userValueRow
+	if err := tx.Where("user_id = ?", id).Order("attr, ord").Find(&vals).Error; err != nil {
+		return nil, internal("find user values", err)
+	}
+	return r.domain(vals), nil
+}
+
+// UpdateUser applies fn to the current state of user id of org and stores
+// the result, holding the row lock in between so that concurrent updates
+// serialise instead of losing each other's writes. fn may return an error
+// (for example EPRECONDITION when an If-Match does not hold) to change
+// nothing. The Version is bumped on every successful update.
+func (db *DB) UpdateUser(ctx context.Context, orgID, id string, fn func(*scimflow.User) error) (*scimflow.User, error) {
+	var out *scimflow.User
+	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		u, err := findUser(tx, orgID, id, db.dialect == Postgres)
+		if err != nil {
+			return err
+		}
+		created, version := u.CreatedAt, u.Version
+		if err := fn(u); err != nil {
+			return err
+		}
+		u.ID, u.OrgID, u.Local, u.CreatedAt = id, orgID, false, created
+		u.Version, u.UpdatedAt = version+1, db.now()
+		if u.Role == "" {
+			u.Role = scimflow.RoleMember
+		}
+		row := toUserRow(u)
+		// Select("*") writes zero values too (active=false, cleared fields).
+		if err := tx.Model(&userRow{}).Where("id = ?", id).Select("*").Omit("id", "org_id", "source", "created_at").Updates(row).Error; err != nil {
+			return translateUserErr(err, u)
+		}
+		if err := tx.Where("user_id = ?", id).Delete(&userValueRow{}).Error; err != nil {
+			return err
+		}
+		if rows := toValueRows(u); len(rows) > 0 {
+			if err := tx.CreateInBatches(rows, 200).Error; err != nil {
+				return err
+			}
+		}
+		out = u
+		return nil
+	})
+	if err != nil {
+		return nil, internal("update user", err)
+	}
+	return out, nil
+}
+
+// DeleteUser removes user id of org for good.
+func (db *DB) DeleteUser(ctx context.Context, orgID, id string) error {
+	res := db.gorm.WithContext(ctx).Where("org_id = ? AND id = ? AND source = 'scim'", orgID, id).Delete(&userRow{})
+	if res.Error != nil {
+		return internal("delete user", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return userNotFound(id)
+	}
+	return nil
+}
