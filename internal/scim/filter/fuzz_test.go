@@ -1,6 +1,8 @@
 package filter
 
 import (
+	"fmt"
+	"time"
 	"errors"
 	"strings"
 	"testing"
@@ -30,6 +32,8 @@ func FuzzParse(f *testing.F) {
 	}
 	obj := decode(f, testUser, false)
 	f.Fuzz(func(t *testing.T, s string) {
+		tm := time.AfterFunc(2*time.Second, func() { panic(fmt.Sprintf("slow: %q", s)) })
+		defer tm.Stop()
 		e, err := Parse(s)
 		if err != nil {
 			checkError(t, "Parse", s, err, scimflow.SCIMInvalidFilter)

@@ -161,9 +161,16 @@ func (a *applier) resolve(p filter.Path) (t target, unknown bool, err error) {
 		return t, false, nil
 	}
 	if !r.Attr.MultiValued {
-		return t, false, scimflow.SCIMErrorf(scimflow.SCIMInvalidPath, "path %q: attribute %q is not multi-valued, so it takes no filter", p.String(), r.String())
+		return t, false, scimflow.SCIMErrorf(scimflow.SCIMInvalidPath, "path %q: attribute %q is not multi-valued, so it takes no filter", p.String(), attrName(r))
 	}
 	return t, false, checkFilter(r, p.Filter)
+}
+
+// attrName returns the canonical name of r's attribute, without
+// sub-attribute.
+func attrName(r schema.Resolved) string {
+	r.Sub = nil
+	return r.String()
 }
 
 func pathName(p filter.AttrPath) string {
@@ -182,7 +189,7 @@ func checkFilter(r schema.Resolved, e filter.Expr) error {
 		if e.Attr.URI == "" && e.Attr.SubAttr == "" && subOf(r.Attr, e.Attr.Name) != nil {
 			return nil
 		}
-		return scimflow.SCIMErrorf(scimflow.SCIMInvalidFilter, "filter on %q: %q is not a sub-attribute of %q", r.String(), e.Attr.String(), r.String())
+		return scimflow.SCIMErrorf(scimflow.SCIMInvalidFilter, "filter on %q: %q is not a sub-attribute of %q", attrName(r), e.Attr.String(), attrName(r))
 	case *filter.Logical:
 		if err := checkFilter(r, e.Left); err != nil {
 			return err
@@ -191,7 +198,7 @@ func checkFilter(r schema.Resolved, e filter.Expr) error {
 	case *filter.Not:
 		return checkFilter(r, e.X)
 	}
-	return scimflow.SCIMErrorf(scimflow.SCIMInvalidFilter, "filter on %q: filters cannot be nested", r.String())
+	return scimflow.SCIMErrorf(scimflow.SCIMInvalidFilter, "filter on %q: filters cannot be nested", attrName(r))
 }
 
 // subOf returns the sub-attribute name of a. The values of a simple
@@ -578,15 +585,15 @@ func newValue(t target) (map[string]any, error) {
 	r := t.res
 	terms := map[string]any{}
 	if t.filter != nil && !equalities(t.filter, terms) {
-		return nil, scimflow.SCIMErrorf(scimflow.SCIMNoTarget, "no value of %q matches the filter %s", r.Attr.Name, filter.Format(t.filter))
+		return nil, scimflow.SCIMErrorf(scimflow.SCIMNoTarget, "no value of %q matches the filter %s", attrName(r), filter.Format(t.filter))
 	}
 	e := make(map[string]any, len(terms)+1)
 	for _, k := range sortedKeys(terms) {
 		sub := subOf(r.Attr, k)
 		if sub == nil {
-			return nil, scimflow.SCIMErrorf(scimflow.SCIMNoTarget, "no value of %q matches the filter %s", r.Attr.Name, filter.Format(t.filter))
+			return nil, scimflow.SCIMErrorf(scimflow.SCIMNoTarget, "no value of %q matches the filter %s", attrName(r), filter.Format(t.filter))
 		}
-		nv, err := schema.NormalizeValue(*sub, r.Attr.Name+"."+sub.Name, terms[k])
+		nv, err := schema.NormalizeValue(*sub, attrName(r)+"."+sub.Name, terms[k])
 		if err != nil {
 			return nil, err
 		}
@@ -659,7 +666,7 @@ func storeValues(c map[string]any, r schema.Resolved, vals []any, touched []bool
 		}
 		if touched[i] && isPrimary(v) {
 			if primary >= 0 {
-				return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "attribute %q has more than one primary value", r.Attr.Name)
+				return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "attribute %q has more than one primary value", attrName(r))
 			}
 			primary = len(keep)
 		}

@@ -127,7 +127,7 @@ func parseOperation(v any) (Operation, error) {
 	case op.Op == OpRemove && op.Path == nil:
 		return Operation{}, scimflow.SCIMErrorf(scimflow.SCIMNoTarget, "a remove operation needs a \"path\"")
 	case op.Op != OpRemove && !hasValue:
-		return Operation{}, scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "an %s operation needs a \"value\"", op.Op)
+		return Operation{}, scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "an \"add\" or \"replace\" operation needs a \"value\"")
 	}
 	return op, nil
 }
