@@ -184,7 +184,7 @@ func (c *checker) attrExp() *syntaxError {
 
 // brackets checks `[filter]` after the attribute path t.
 func (c *checker) brackets(t *token) *syntaxError {
-	if _, _, sub := splitPath(t.text); sub != "" {
+	if p, _ := parseAttrPath(t.text); p.SubAttr != "" {
 		return c.errAt(t, "a filter in brackets must follow an attribute, not a sub-attribute (%q)", t.text)
 	}
 	c.i++ // '['
@@ -228,22 +228,11 @@ func (c *checker) attrPath(t *token) *syntaxError {
 	if t.kind != kWord {
 		return c.errAt(t, "expected an attribute name, got %s", describe(t))
 	}
-	uri, name, sub := splitPath(t.text)
-	if strings.Contains(t.text, ":") && !isURI(uri) {
-		return c.errAt(t, "invalid schema URI %q", uri)
+	if i := strings.LastIndexByte(t.text, ':'); i >= 0 && !isURI(t.text[:i]) {
+		return c.errAt(t, "invalid schema URI %q", t.text[:i])
 	}
-	if !isName(name) || sub != "" && !isName(sub) || strings.HasSuffix(t.text, ".") {
+	if _, ok := parseAttrPath(t.text); !ok && !isKeyword(t.text) {
 		return c.errAt(t, "invalid attribute path %q", t.text)
 	}
 	return nil
-}
-
-// splitPath splits "urn:x:name.sub" at its last colon and the first dot
-// after it.
-func splitPath(s string) (uri, name, sub string) {
-	if i := strings.LastIndexByte(s, ':'); i >= 0 {
-		uri, s = s[:i], s[i+1:]
-	}
-	name, sub, _ = strings.Cut(s, ".")
-	return uri, name, sub
 }

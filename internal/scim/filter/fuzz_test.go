@@ -1,11 +1,11 @@
 package filter
 
 import (
-	"fmt"
-	"time"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 

@@ -112,20 +112,25 @@ func message(s string, err error) string {
 //   - inside brackets it accepts one comparison or exactly two joined by
 //     and/or, without parentheses (a restrictive reading of RFC 7644 errata
 //     4690), where clients send `emails[a eq 1 and b eq 2 and c eq 3]`;
-//   - `1E5` comes back as "1e5", not as written.
+//   - `1E5` comes back as "1e5", not as written;
+//   - it is slow on long words: about 6µs per character of an attribute
+//     name, which it scans several times while backtracking (a 4 KB filter
+//     took 25ms).
 //
-// So every string, number and schema URI becomes a numbered placeholder
-// ("3", 3, u3:) whose value the rewriter keeps, and every bracketed filter
-// is parsed on its own and replaced by the placeholder comparison `v3 pr`.
-// What the library still decides is the grammar: attribute names,
-// operators, literals, and/or/not, parentheses and precedence. The library
-// also needs at least one space between words, and the rewriter emits
-// exactly one, so `(a pr)and(b pr)` is accepted too.
+// So every string, number and attribute path becomes a short numbered
+// placeholder ("3", 3, x3) whose value the rewriter keeps, and every
+// bracketed filter is parsed on its own and replaced by the placeholder
+// comparison `v3 pr`. Words that are none of these nor a keyword cannot be
+// valid anywhere and fail at once. What the library still decides is the
+// grammar: operators, literals, and/or/not, parentheses, precedence, and
+// whether a keyword is used as an attribute name (`not pr`). It needs at
+// least one space between words, and the rewriter emits exactly one, so
+// `(a pr)and(b pr)` is accepted too.
 type rewriter struct {
 	b      strings.Builder
 	strs   []string
 	nums   []Number
-	uris   []string
+	paths  []AttrPath
 	groups []Expr
 }
 
@@ -135,26 +140,37 @@ func (r *rewriter) space() {
 	}
 }
 
-func (r *rewriter) token(t token) {
+func (r *rewriter) token(t token) error {
 	r.space()
 	switch {
 	case t.kind == kString:
 		fmt.Fprintf(&r.b, `"%d"`, len(r.strs))
 		r.strs = append(r.strs, t.str)
-	case t.kind == kWord && isNumber(t.text):
+	case t.kind != kWord || isKeyword(t.text):
+		r.b.WriteString(t.text)
+	case isNumber(t.text):
 		fmt.Fprintf(&r.b, "%d", len(r.nums))
 		r.nums = append(r.nums, Number(t.text))
-	case t.kind == kWord && strings.Contains(t.text, ":"):
-		i := strings.LastIndexByte(t.text, ':')
-		if !isURI(t.text[:i]) {
-			r.b.WriteString(t.text) // the library rejects it, the diagnosis explains
-			return
-		}
-		fmt.Fprintf(&r.b, "u%d%s", len(r.uris), t.text[i:])
-		r.uris = append(r.uris, t.text[:i])
 	default:
-		r.b.WriteString(t.text)
+		p, ok := parseAttrPath(t.text)
+		if !ok {
+			return errInvalid
+		}
+		fmt.Fprintf(&r.b, "x%d", len(r.paths))
+		r.paths = append(r.paths, p)
 	}
+	return nil
+}
+
+// isKeyword reports whether s is a word of the filter grammar. None starts
+// with 'v' or 'x', the letters of the placeholders.
+func isKeyword(s string) bool {
+	switch strings.ToLower(s) {
+	case "and", "or", "not", "true", "false", "null",
+		"eq", "ne", "co", "sw", "ew", "pr", "gt", "ge", "lt", "le":
+		return true
+	}
+	return false
 }
 
 func (r *rewriter) group(e Expr) {
@@ -162,16 +178,18 @@ func (r *rewriter) group(e Expr) {
 	r.groups = append(r.groups, e)
 }
 
-// errPlaceholder means the library returned something the rewriter did not
-// put there. It cannot happen for input the library parses correctly; the
-// caller reports the diagnosis instead.
-var errPlaceholder = errors.New("filter: unexpected placeholder")
+// errInvalid means that the rewriter found the input invalid, or that the
+// library returned something the rewriter did not put there; the caller
+// reports the diagnosis instead.
+var errInvalid = errors.New("filter: invalid")
 
 func parseFilter(toks []token) (Expr, error) {
 	r := &rewriter{}
 	for i := 0; i < len(toks); i++ {
 		if toks[i].kind != kLBrack {
-			r.token(toks[i])
+			if err := r.token(toks[i]); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		j := closing(toks, i)
@@ -186,7 +204,7 @@ func parseFilter(toks []token) (Expr, error) {
 				return nil, err
 			}
 			if _, ok := right.(*Compare); !ok {
-				return nil, errPlaceholder
+				return nil, errInvalid
 			}
 			e = &Logical{Op: "and", Left: e, Right: right}
 		}
@@ -215,7 +233,9 @@ func parsePath(toks []token) (Path, error) {
 		case i > 0 && toks[i-1].kind == kRBrack && isSubAttr(toks[i-1], toks[i]):
 			r.b.WriteString(toks[i].text) // "].value": no space allowed
 		default:
-			r.token(toks[i])
+			if err := r.token(toks[i]); err != nil {
+				return Path{}, err
+			}
 		}
 	}
 	lib, err := fp.ParsePathNumber([]byte(r.b.String()))
@@ -231,7 +251,7 @@ func parsePath(toks []token) (Path, error) {
 		return p, nil
 	}
 	if attr.SubAttr != "" {
-		return Path{}, errPlaceholder
+		return Path{}, errInvalid
 	}
 	if p.Filter, err = r.group0(lib.ValueExpression); err != nil {
 		return Path{}, err
@@ -315,7 +335,7 @@ func (r *rewriter) expr(e fp.Expression) (Expr, error) {
 			return nil, err
 		}
 		if attr.SubAttr != "" {
-			return nil, errPlaceholder // emails.value[...]: see diagnoseFilter
+			return nil, errInvalid // emails.value[...]: see diagnoseFilter
 		}
 		f, err := r.group0(x.ValueFilter)
 		if err != nil {
@@ -323,33 +343,36 @@ func (r *rewriter) expr(e fp.Expression) (Expr, error) {
 		}
 		return &ValuePath{Attr: attr, Filter: f}, nil
 	}
-	return nil, errPlaceholder
+	return nil, errInvalid
 }
 
 // group0 returns the bracketed filter that the placeholder `vN pr` stands for.
 func (r *rewriter) group0(e fp.Expression) (Expr, error) {
 	x, ok := e.(*fp.AttributeExpression)
 	if !ok || x.AttributePath.URIPrefix != nil || x.AttributePath.SubAttribute != nil {
-		return nil, errPlaceholder
+		return nil, errInvalid
 	}
 	i, ok := index(strings.TrimPrefix(x.AttributePath.AttributeName, "v"), len(r.groups))
 	if !ok {
-		return nil, errPlaceholder
+		return nil, errInvalid
 	}
 	return r.groups[i], nil
 }
 
+// attr returns the attribute path that the placeholder xN stands for, or
+// the keyword used as an attribute name.
 func (r *rewriter) attr(p fp.AttributePath) (AttrPath, error) {
-	a := AttrPath{Name: p.AttributeName, SubAttr: p.SubAttributeName()}
-	if p.URIPrefix == nil {
-		return a, nil
+	if p.URIPrefix != nil || p.SubAttribute != nil {
+		return AttrPath{}, errInvalid
 	}
-	i, ok := index(strings.TrimPrefix(*p.URIPrefix, "u"), len(r.uris))
+	if isKeyword(p.AttributeName) {
+		return AttrPath{Name: p.AttributeName}, nil
+	}
+	i, ok := index(strings.TrimPrefix(p.AttributeName, "x"), len(r.paths))
 	if !ok {
-		return AttrPath{}, errPlaceholder
+		return AttrPath{}, errInvalid
 	}
-	a.URI = r.uris[i]
-	return a, nil
+	return r.paths[i], nil
 }
 
 func (r *rewriter) value(v any) (any, error) {
@@ -365,7 +388,7 @@ func (r *rewriter) value(v any) (any, error) {
 			return r.nums[i], nil
 		}
 	}
-	return nil, errPlaceholder
+	return nil, errInvalid
 }
 
 // index parses a placeholder number below n.
@@ -377,6 +400,24 @@ func index(s string, n int) (int, bool) {
 // isNumber reports whether s is a JSON number (RFC 8259 §6).
 func isNumber(s string) bool {
 	return s != "" && (s[0] == '-' || '0' <= s[0] && s[0] <= '9') && json.Valid([]byte(s))
+}
+
+// parseAttrPath parses `[URI ":"] ATTRNAME ["." ATTRNAME]` (RFC 7644
+// §3.4.2.2). The URI is everything before the last colon.
+func parseAttrPath(s string) (AttrPath, bool) {
+	var p AttrPath
+	if i := strings.LastIndexByte(s, ':'); i >= 0 {
+		p.URI, s = s[:i], s[i+1:]
+		if !isURI(p.URI) {
+			return AttrPath{}, false
+		}
+	}
+	name, sub, dot := strings.Cut(s, ".")
+	if !isName(name) || dot && !isName(sub) {
+		return AttrPath{}, false
+	}
+	p.Name, p.SubAttr = name, sub
+	return p, true
 }
 
 // isURI reports whether s is a plausible schema URN: colon-separated,

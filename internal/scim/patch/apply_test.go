@@ -291,9 +291,9 @@ var applyTests = []applyTest{
 		want: bare,
 	},
 	{
-		name: "all-or-nothing: a failing operation undoes the others",
-		doc:  bare,
-		body: req(`{"op":"replace","path":"active","value":false}`, `{"op":"replace","path":"shoeSize","value":"9"}`),
+		name:     "all-or-nothing: a failing operation undoes the others",
+		doc:      bare,
+		body:     req(`{"op":"replace","path":"active","value":false}`, `{"op":"replace","path":"shoeSize","value":"9"}`),
 		scimType: scimflow.SCIMInvalidPath,
 		msg:      `Operations[1]: path "shoeSize": no attribute "shoeSize" in resource type User`,
 	},
