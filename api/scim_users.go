@@ -146,7 +146,7 @@ func (s *Server) patchUser(c *gin.Context) {
 }
 
 func (s *Server) deleteUser(c *gin.Context) {
-	if err := s.Users.DeleteUser(c, orgID(c), c.Param("id")); err != nil {
+	if err := s.Users.DeleteUser(c, orgID(c), c.Param("id"), ifMatch(c)); err != nil {
 		s.scimError(c, err)
 		return
 	}

@@ -30,7 +30,7 @@ type UserStore interface {
 	CreateUser(ctx context.Context, orgID string, u *scimflow.User) (*scimflow.User, error)
 	FindUser(ctx context.Context, orgID, id string) (*scimflow.User, error)
 	UpdateUser(ctx context.Context, orgID, id string, fn func(*scimflow.User) error) (*scimflow.User, error)
-	DeleteUser(ctx context.Context, orgID, id string) error
+	DeleteUser(ctx context.Context, orgID, id string, check func(version int64) error) error
 	ListUsers(ctx context.Context, orgID string, q scim.ListQuery) ([]*scimflow.User, int, error)
 }
 

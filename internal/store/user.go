@@ -295,14 +295,26 @@ func (db *DB) UpdateUser(ctx context.Context, orgID, id string, fn func(*scimflo
 	return out, nil
 }
 
-// DeleteUser removes user id of org for good.
-func (db *DB) DeleteUser(ctx context.Context, orgID, id string) error {
-	res := db.gorm.WithContext(ctx).Where("org_id = ? AND id = ? AND source = 'scim'", orgID, id).Delete(&userRow{})
-	if res.Error != nil {
-		return internal("delete user", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return userNotFound(id)
-	}
-	return nil
+// DeleteUser removes user id of org for good. check, when not nil, sees
+// the current version first and may veto the deletion (If-Match).
+func (db *DB) DeleteUser(ctx context.Context, orgID, id string, check func(version int64) error) error {
+	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var r userRow
+		q := tx.Select("id", "version").Where("org_id = ? AND id = ? AND source = 'scim'", orgID, id)
+		if db.dialect == Postgres {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		if err := q.Take(&r).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+			return userNotFound(id)
+		} else if err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(r.Version); err != nil {
+				return err
+			}
+		}
+		return tx.Where("id = ?", id).Delete(&userRow{}).Error
+	})
+	return internal("delete user", err)
 }

@@ -288,7 +288,7 @@ func TestUserTenantIsolation(t *testing.T) {
 	if _, err := db.UpdateUser(ctx, orgB, u.ID, func(*scimflow.User) error { return nil }); scimflow.ErrorCode(err) != scimflow.ENOTFOUND {
 		t.Errorf("UpdateUser from other org: %v, want ENOTFOUND", err)
 	}
-	if err := db.DeleteUser(ctx, orgB, u.ID); scimflow.ErrorCode(err) != scimflow.ENOTFOUND {
+	if err := db.DeleteUser(ctx, orgB, u.ID, nil); scimflow.ErrorCode(err) != scimflow.ENOTFOUND {
 		t.Errorf("DeleteUser from other org: %v, want ENOTFOUND", err)
 	}
 	users, total, err := db.ListUsers(ctx, orgB, scim.ListQuery{StartIndex: 1, Count: 10})

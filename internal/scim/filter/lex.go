@@ -106,14 +106,25 @@ func lex(s string) ([]token, error) {
 			i = j
 			continue
 		}
-		k := map[byte]kind{'(': kLParen, ')': kRParen, '[': kLBrack, ']': kRBrack}[c]
-		toks = append(toks, token{kind: k, text: s[i : i+1], pos: i})
+		toks = append(toks, token{kind: punct(c), text: s[i : i+1], pos: i})
 		i++
 	}
 	if bracket >= 0 {
 		return nil, errorf(bracket, `missing "]" for this "["`)
 	}
 	return toks, nil
+}
+
+func punct(c byte) kind {
+	switch c {
+	case '(':
+		return kLParen
+	case ')':
+		return kRParen
+	case '[':
+		return kLBrack
+	}
+	return kRBrack
 }
 
 // lexString reads the string literal that starts at s[start] == '"'. It

@@ -140,6 +140,8 @@ var parseTests = []struct {
 	{`members[$ref eq "x"]`, vp("members", cmpr("$ref", OpEq, "x"))},
 	{`x-custom_attr2 pr`, pr("x-custom_attr2")},
 	{`not pr`, pr("not")}, // an attribute called "not"
+	{`and eq "x" and pr pr`, and(cmpr("and", OpEq, "x"), pr("pr"))},
+	{`x0 eq "a" and v0 pr`, and(cmpr("x0", OpEq, "a"), pr("v0"))}, // the rewriter's placeholder letters
 
 	// Brackets hold any filter, not only the two terms filter-parser allows.
 	{
@@ -159,6 +161,13 @@ var parseTests = []struct {
 		vp("emails", and(cmpr("type", OpEq, "work"), cmpr("value", OpEq, "user@x.com"))),
 	},
 	{`emails[type eq "work"].value pr`, vp("emails", and(cmpr("type", OpEq, "work"), pr("value")))},
+	{
+		`emails[type eq "work"].value eq "a" or emails[type eq "home"].value eq "b"`,
+		or(
+			vp("emails", and(cmpr("type", OpEq, "work"), cmpr("value", OpEq, "a"))),
+			vp("emails", and(cmpr("type", OpEq, "home"), cmpr("value", OpEq, "b"))),
+		),
+	},
 	{
 		`emails[type eq "work" or type eq "home"].value EQ "a@x.com" and active eq true`,
 		and(

@@ -5,6 +5,7 @@ import (
 	"slices"
 )
 
+// setOrDelete sets m[k] to v, or deletes k when v is nil (unassigned).
 func setOrDelete(m map[string]any, k string, v any) {
 	if v == nil {
 		delete(m, k)

@@ -7,7 +7,8 @@ import (
 )
 
 // Resolved is an attribute path resolved against a resource type: the
-// definitions it names, spelled as the schema spells them.
+// definitions it names, spelled as the schema spells them. Attr and Sub
+// point into the shared definitions and must not be modified.
 type Resolved struct {
 	// Schema is the URN of the schema that defines Attr: the core schema,
 	// an extension, or "" for the common attributes id, externalId and
