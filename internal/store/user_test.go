@@ -17,7 +17,7 @@ import (
 	"github.com/scimflow/scimflow/internal/testenv"
 )
 
-func newOrg(t *testing.T, db *store.DB) string {
+func newOrg(t testing.TB, db *store.DB) string {
 	t.Helper()
 	b, err := db.CreateOrg(context.Background(), store.NewOrg{Name: "Acme", Plan: scimflow.PlanBusiness})
 	if err != nil {

@@ -368,7 +368,9 @@ func (b *sqlBuilder) condition(col column, c *filter.Compare) error {
 		return invalidFilter("%s compares strings; got %v", fullName(c.Attr), c.Value)
 	}
 	lhs, rhs := col.expr, b.arg(s)
-	if col.nullable {
+	// NULL means unassigned, which compares like "". Skipping COALESCE for
+	// `eq "non-empty"` keeps the unique index usable (externalId eq).
+	if col.nullable && (c.Op != filter.OpEq || s == "") {
 		lhs = "COALESCE(" + lhs + ", '')"
 	}
 	if !col.caseExact {
