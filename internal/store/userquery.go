@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/scimflow/scimflow/internal/scim"
 	"github.com/scimflow/scimflow/internal/scim/filter"
@@ -16,23 +15,6 @@ const (
 	userURN       = "urn:ietf:params:scim:schemas:core:2.0:User"
 	enterpriseURN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 )
-
-// attrKind is the SCIM type of a filterable attribute.
-type attrKind int
-
-const (
-	kindString attrKind = iota
-	kindBool
-	kindTime
-)
-
-// column is where a singular user attribute lives.
-type column struct {
-	expr      string
-	kind      attrKind
-	caseExact bool
-	nullable  bool
-}
 
 // userColumns maps lower-cased attribute paths of the core User schema to
 // columns of users (alias u). caseExact follows RFC 7643 §4.1 and §3.1:
@@ -97,80 +79,6 @@ var valueColumns = map[string]column{
 	"country":       {expr: "v.country"},
 }
 
-// sqlBuilder accumulates a WHERE clause and its arguments.
-type sqlBuilder struct {
-	dialect Dialect
-	sb      strings.Builder
-	args    []any
-	depth   int
-}
-
-func (b *sqlBuilder) w(s string)       { b.sb.WriteString(s) }
-func (b *sqlBuilder) arg(v any) string { b.args = append(b.args, v); return "?" }
-func invalidFilter(format string, a ...any) error {
-	return scimflow.SCIMErrorf(scimflow.SCIMInvalidFilter, format, a...)
-}
-
-// userWhere translates a SCIM filter on Users into SQL over users u.
-func userWhere(d Dialect, e filter.Expr) (string, []any, error) {
-	b := &sqlBuilder{dialect: d}
-	if err := b.expr(e, ""); err != nil {
-		return "", nil, err
-	}
-	return b.sb.String(), b.args, nil
-}
-
-// expr writes e. inMulti is the user_values.attr of the enclosing value
-// path ("" at top level): attribute names then refer to sub-attributes.
-func (b *sqlBuilder) expr(e filter.Expr, inMulti string) error {
-	b.depth++
-	defer func() { b.depth-- }()
-	if b.depth > 64 {
-		return invalidFilter("filter is nested too deeply")
-	}
-	switch e := e.(type) {
-	case *filter.Logical:
-		op := strings.ToUpper(e.Op)
-		if op != "AND" && op != "OR" {
-			return invalidFilter("unknown logical operator %q", e.Op)
-		}
-		b.w("(")
-		if err := b.expr(e.Left, inMulti); err != nil {
-			return err
-		}
-		b.w(" " + op + " ")
-		if err := b.expr(e.Right, inMulti); err != nil {
-			return err
-		}
-		b.w(")")
-		return nil
-	case *filter.Not:
-		b.w("NOT (")
-		if err := b.expr(e.X, inMulti); err != nil {
-			return err
-		}
-		b.w(")")
-		return nil
-	case *filter.ValuePath:
-		if inMulti != "" {
-			return invalidFilter("value paths cannot be nested")
-		}
-		attr, err := multiAttr(e.Attr)
-		if err != nil {
-			return err
-		}
-		b.w("EXISTS (SELECT 1 FROM user_values v WHERE v.user_id = u.id AND v.attr = " + b.arg(attr) + " AND ")
-		if err := b.expr(e.Filter, attr); err != nil {
-			return err
-		}
-		b.w(")")
-		return nil
-	case *filter.Compare:
-		return b.compare(e, inMulti)
-	}
-	return invalidFilter("unsupported filter expression")
-}
-
 // multiAttr resolves a multi-valued attribute name.
 func multiAttr(p filter.AttrPath) (string, error) {
 	if p.URI != "" && !strings.EqualFold(p.URI, userURN) {
@@ -183,18 +91,7 @@ func multiAttr(p filter.AttrPath) (string, error) {
 	return attr, nil
 }
 
-func fullName(p filter.AttrPath) string {
-	s := p.Name
-	if p.URI != "" {
-		s = p.URI + ":" + s
-	}
-	if p.SubAttr != "" {
-		s += "." + p.SubAttr
-	}
-	return s
-}
-
-func (b *sqlBuilder) compare(c *filter.Compare, inMulti string) error {
+func (userResolver) compare(b *sqlBuilder, c *filter.Compare, inMulti string) error {
 	p := c.Attr
 	if inMulti != "" { // inside emails[...]: Name is a sub-attribute
 		if p.URI != "" || p.SubAttr != "" {
@@ -332,150 +229,24 @@ func (b *sqlBuilder) groups(c *filter.Compare) error {
 	return nil
 }
 
-// condition writes `col op value` with SCIM semantics.
-func (b *sqlBuilder) condition(col column, c *filter.Compare) error {
-	if c.Op == filter.OpPr {
-		switch col.kind {
-		case kindString:
-			b.w("COALESCE(" + col.expr + ", '') <> ''")
-		case kindBool, kindTime:
-			b.w(col.expr + " IS NOT NULL")
-		}
-		return nil
-	}
-	if c.Value == nil { // attr eq null: "not present"; ne null: present
-		switch c.Op {
-		case filter.OpEq:
-			b.w("NOT (")
-			if err := b.condition(col, &filter.Compare{Attr: c.Attr, Op: filter.OpPr}); err != nil {
-				return err
-			}
-			b.w(")")
-			return nil
-		case filter.OpNe:
-			return b.condition(col, &filter.Compare{Attr: c.Attr, Op: filter.OpPr})
-		}
-		return invalidFilter("%s cannot compare with null", c.Op)
-	}
-	switch col.kind {
-	case kindBool:
-		return b.boolCondition(col, c)
-	case kindTime:
-		return b.timeCondition(col, c)
-	}
-	s, ok := c.Value.(string)
-	if !ok {
-		return invalidFilter("%s compares strings; got %v", fullName(c.Attr), c.Value)
-	}
-	lhs, rhs := col.expr, b.arg(s)
-	// NULL means unassigned, which compares like "". Skipping COALESCE for
-	// `eq "non-empty"` keeps the unique index usable (externalId eq).
-	if col.nullable && (c.Op != filter.OpEq || s == "") {
-		lhs = "COALESCE(" + lhs + ", '')"
-	}
-	if !col.caseExact {
-		lhs, rhs = "lower("+lhs+")", "lower("+rhs+")"
-	}
-	switch c.Op {
-	case filter.OpEq:
-		b.w(lhs + " = " + rhs)
-	case filter.OpNe:
-		b.w(lhs + " <> " + rhs)
-	case filter.OpGt:
-		b.w(lhs + " > " + rhs)
-	case filter.OpGe:
-		b.w(lhs + " >= " + rhs)
-	case filter.OpLt:
-		b.w(lhs + " < " + rhs)
-	case filter.OpLe:
-		b.w(lhs + " <= " + rhs)
-	case filter.OpCo, filter.OpSw, filter.OpEw:
-		b.args = b.args[:len(b.args)-1] // rhs is rebuilt as a pattern
-		b.like(col, c.Op, s)
-	default:
-		return invalidFilter("unknown operator %q", c.Op)
-	}
-	return nil
+// userResolver maps User attributes to columns of users u and user_values v.
+type userResolver struct{}
+
+// userWhere translates a SCIM filter on Users into SQL over users u.
+func userWhere(d Dialect, e filter.Expr) (string, []any, error) {
+	return where(d, userResolver{}, e)
 }
 
-// like writes co/sw/ew. Case-insensitive matches lower both sides and use
-// LIKE; case-exact matches need LIKE on Postgres (case-sensitive there) and
-// GLOB on SQLite (whose LIKE ignores ASCII case).
-func (b *sqlBuilder) like(col column, op filter.Op, s string) {
-	lhs := col.expr
-	if col.nullable {
-		lhs = "COALESCE(" + lhs + ", '')"
-	}
-	if col.caseExact && b.dialect == SQLite {
-		p := globEscape(s)
-		b.w(lhs + " GLOB " + b.arg(wrap(op, p, "*")))
-		return
-	}
-	p := likeEscape(s)
-	if col.caseExact {
-		b.w(lhs + " LIKE " + b.arg(wrap(op, p, "%")) + ` ESCAPE '\'`)
-		return
-	}
-	b.w("lower(" + lhs + ") LIKE lower(" + b.arg(wrap(op, p, "%")) + `) ESCAPE '\'`)
-}
-
-func wrap(op filter.Op, p, any string) string {
-	switch op {
-	case filter.OpSw:
-		return p + any
-	case filter.OpEw:
-		return any + p
-	}
-	return any + p + any
-}
-
-func likeEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
-func globEscape(s string) string {
-	return strings.NewReplacer(`[`, `[[]`, `*`, `[*]`, `?`, `[?]`).Replace(s)
-}
-
-func (b *sqlBuilder) boolCondition(col column, c *filter.Compare) error {
-	v, ok := c.Value.(bool)
-	if !ok {
-		if s, isStr := c.Value.(string); isStr && (strings.EqualFold(s, "true") || strings.EqualFold(s, "false")) {
-			v, ok = strings.EqualFold(s, "true"), true // Entra-style "True"
-		}
-	}
-	if !ok {
-		return invalidFilter("%s is a boolean; compare it with true or false", fullName(c.Attr))
-	}
-	switch c.Op {
-	case filter.OpEq:
-		b.w(col.expr + " = " + b.arg(v))
-	case filter.OpNe:
-		b.w(col.expr + " <> " + b.arg(v))
-	default:
-		return invalidFilter("%s is a boolean: only eq, ne and pr apply", fullName(c.Attr))
-	}
-	return nil
-}
-
-// timeCondition compares dateTime attributes as instants (RFC 7643 §2.3.5),
-// whatever offset the client wrote.
-func (b *sqlBuilder) timeCondition(col column, c *filter.Compare) error {
-	s, ok := c.Value.(string)
-	if !ok {
-		return invalidFilter("%s is a dateTime; compare it with an RFC 3339 string", fullName(c.Attr))
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
+func (userResolver) valuePath(b *sqlBuilder, vp *filter.ValuePath) error {
+	attr, err := multiAttr(vp.Attr)
 	if err != nil {
-		return invalidFilter("%s: %q is not an RFC 3339 date-time", fullName(c.Attr), s)
+		return err
 	}
-	t = t.UTC()
-	ops := map[filter.Op]string{filter.OpEq: "=", filter.OpNe: "<>", filter.OpGt: ">", filter.OpGe: ">=", filter.OpLt: "<", filter.OpLe: "<="}
-	op, ok := ops[c.Op]
-	if !ok {
-		return invalidFilter("%s is a dateTime: %s does not apply", fullName(c.Attr), c.Op)
+	b.w("EXISTS (SELECT 1 FROM user_values v WHERE v.user_id = u.id AND v.attr = " + b.arg(attr) + " AND ")
+	if err := b.expr(vp.Filter, attr); err != nil {
+		return err
 	}
-	b.w(col.expr + " " + op + " " + b.arg(t))
+	b.w(")")
 	return nil
 }
 

@@ -22,6 +22,21 @@ CREATE TABLE group_members (
 );
 CREATE INDEX group_members_user ON group_members (user_id, group_id);
 
+-- recalc_outbox records, in the same transaction as the change, every user
+-- whose effective permissions may have changed (membership added or
+-- removed, user (de)activated or deleted, group deleted). The
+-- recalculation engine consumes it in id order; duplicates are coalesced
+-- there. No foreign key: a deleted user still needs their rows cleaned.
+CREATE TABLE recalc_outbox (
+    id         bigserial PRIMARY KEY,
+    org_id     text NOT NULL,
+    user_id    text NOT NULL,
+    reason     text NOT NULL,
+    created_at timestamptz NOT NULL
+);
+CREATE INDEX recalc_outbox_org ON recalc_outbox (org_id, id);
+
 -- +goose Down
+DROP TABLE recalc_outbox;
 DROP TABLE group_members;
 DROP TABLE groups;
