@@ -264,7 +264,7 @@ func (db *DB) UpdateUser(ctx context.Context, orgID, id string, fn func(*scimflo
 		if err != nil {
 			return err
 		}
-		created, version := u.CreatedAt, u.Version
+		created, version, wasActive := u.CreatedAt, u.Version, u.Active
 		if err := fn(u); err != nil {
 			return err
 		}
@@ -283,6 +283,13 @@ func (db *DB) UpdateUser(ctx context.Context, orgID, id string, fn func(*scimflo
 		}
 		if rows := toValueRows(u); len(rows) > 0 {
 			if err := tx.CreateInBatches(rows, 200).Error; err != nil {
+				return err
+			}
+		}
+		// A deactivated user keeps their memberships but loses their
+		// effective roles (and gets them back on reactivation).
+		if u.Active != wasActive {
+			if err := db.enqueue(tx, orgID, []string{id}, scimflow.ReasonUserActive, u.UpdatedAt); err != nil {
 				return err
 			}
 		}
@@ -313,6 +320,9 @@ func (db *DB) DeleteUser(ctx context.Context, orgID, id string, check func(versi
 			if err := check(r.Version); err != nil {
 				return err
 			}
+		}
+		if err := db.enqueue(tx, orgID, []string{id}, scimflow.ReasonUserDeleted, db.now()); err != nil {
+			return err
 		}
 		return tx.Where("id = ?", id).Delete(&userRow{}).Error
 	})

@@ -1,0 +1,425 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/scimflow/scimflow/internal/scimflow"
+)
+
+// chunk bounds the ids sent in one statement: 500 rows of three columns
+// stay far below every driver's parameter limit.
+const chunk = 500
+
+type groupRow struct {
+	ID          string
+	OrgID       string
+	DisplayName string
+	ExternalID  *string
+	Version     int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func (groupRow) TableName() string { return "groups" }
+
+func (r *groupRow) domain() *scimflow.Group {
+	g := &scimflow.Group{ID: r.ID, OrgID: r.OrgID, DisplayName: r.DisplayName, Version: r.Version,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+	if r.ExternalID != nil {
+		g.ExternalID = *r.ExternalID
+	}
+	return g
+}
+
+func toGroupRow(g *scimflow.Group) *groupRow {
+	r := &groupRow{ID: g.ID, OrgID: g.OrgID, DisplayName: g.DisplayName, Version: g.Version, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt}
+	if g.ExternalID != "" {
+		ext := g.ExternalID
+		r.ExternalID = &ext
+	}
+	return r
+}
+
+func groupNotFound(id string) error {
+	return scimflow.Errorf(scimflow.ENOTFOUND, "Group %s not found", id)
+}
+
+func translateGroupErr(err error, g *scimflow.Group) error {
+	name, ok := uniqueViolation(err)
+	if !ok {
+		return err
+	}
+	if strings.Contains(name, "external_id") {
+		return scimflow.SCIMErrorf(scimflow.SCIMUniqueness, "externalId %q is already used by another group", g.ExternalID)
+	}
+	return scimflow.SCIMErrorf(scimflow.SCIMUniqueness, "a group named %q already exists", g.DisplayName)
+}
+
+func validateGroup(g *scimflow.Group) error {
+	g.DisplayName = strings.TrimSpace(g.DisplayName)
+	if g.DisplayName == "" {
+		return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "displayName is required")
+	}
+	return nil
+}
+
+// CreateGroup creates a group in org with the given members.
+func (db *DB) CreateGroup(ctx context.Context, orgID string, g *scimflow.Group, memberIDs []string) (*scimflow.Group, error) {
+	if err := validateGroup(g); err != nil {
+		return nil, err
+	}
+	now := db.now()
+	g.ID, g.OrgID, g.Version, g.CreatedAt, g.UpdatedAt = uuid.NewString(), orgID, 1, now, now
+	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(toGroupRow(g)).Error; err != nil {
+			return translateGroupErr(err, g)
+		}
+		return db.applyMemberOps(tx, g, []scimflow.MemberOp{{Kind: scimflow.MembersAdd, UserIDs: memberIDs}}, now)
+	})
+	if err != nil {
+		return nil, internal("create group", err)
+	}
+	return g, nil
+}
+
+// FindGroup returns group id of org.
+func (db *DB) FindGroup(ctx context.Context, orgID, id string) (*scimflow.Group, error) {
+	var r groupRow
+	err := db.gorm.WithContext(ctx).Where("org_id = ? AND id = ?", orgID, id).Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, groupNotFound(id)
+	}
+	if err != nil {
+		return nil, internal("find group", err)
+	}
+	return r.domain(), nil
+}
+
+// GroupChange is an update of a group: attribute changes and membership
+// operations, applied in one transaction, all or nothing.
+type GroupChange struct {
+	// Check, when set, sees the current group first and may veto the
+	// change (If-Match).
+	Check func(g *scimflow.Group) error
+	// Apply, when set, changes the group's attributes in place.
+	Apply func(g *scimflow.Group) error
+	// Members are applied in order after Apply.
+	Members []scimflow.MemberOp
+}
+
+// UpdateGroup applies ch to group id of org. The group row is locked for
+// the duration, so concurrent updates of one group serialise; membership
+// is changed per member, so they never lose each other's members. The cost
+// of a change depends on its size, not the group's.
+func (db *DB) UpdateGroup(ctx context.Context, orgID, id string, ch GroupChange) (*scimflow.Group, error) {
+	var out *scimflow.Group
+	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var r groupRow
+		q := tx.Where("org_id = ? AND id = ?", orgID, id)
+		if db.dialect == Postgres {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		if err := q.Take(&r).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+			return groupNotFound(id)
+		} else if err != nil {
+			return err
+		}
+		g := r.domain()
+		if ch.Check != nil {
+			if err := ch.Check(g); err != nil {
+				return err
+			}
+		}
+		if ch.Apply != nil {
+			if err := ch.Apply(g); err != nil {
+				return err
+			}
+			if err := validateGroup(g); err != nil {
+				return err
+			}
+		}
+		now := db.now()
+		g.ID, g.OrgID, g.CreatedAt = r.ID, r.OrgID, r.CreatedAt.UTC()
+		g.Version, g.UpdatedAt = r.Version+1, now
+		if err := db.applyMemberOps(tx, g, ch.Members, now); err != nil {
+			return err
+		}
+		row := toGroupRow(g)
+		err := tx.Model(&groupRow{}).Where("id = ?", id).
+			Select("display_name", "external_id", "version", "updated_at").Updates(row).Error
+		if err != nil {
+			return translateGroupErr(err, g)
+		}
+		out = g
+		return nil
+	})
+	if err != nil {
+		return nil, internal("update group", err)
+	}
+	return out, nil
+}
+
+// DeleteGroup deletes group id of org. Its members' permissions are queued
+// for recalculation in the same transaction: the access the group granted
+// must go with it.
+func (db *DB) DeleteGroup(ctx context.Context, orgID, id string, check func(version int64) error) error {
+	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var r groupRow
+		q := tx.Where("org_id = ? AND id = ?", orgID, id)
+		if db.dialect == Postgres {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		if err := q.Take(&r).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+			return groupNotFound(id)
+		} else if err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(r.Version); err != nil {
+				return err
+			}
+		}
+		err := tx.Exec(`INSERT INTO recalc_outbox (org_id, user_id, reason, created_at)
+			SELECT ?, user_id, ?, ? FROM group_members WHERE group_id = ?`,
+			orgID, scimflow.ReasonGroupDeleted, db.now(), id).Error
+		if err != nil {
+			return err
+		}
+		return tx.Where("id = ?", id).Delete(&groupRow{}).Error
+	})
+	return internal("delete group", err)
+}
+
+// applyMemberOps applies membership operations in order and queues every
+// user whose membership actually changed.
+func (db *DB) applyMemberOps(tx *gorm.DB, g *scimflow.Group, ops []scimflow.MemberOp, now time.Time) error {
+	for _, op := range ops {
+		var err error
+		switch op.Kind {
+		case scimflow.MembersAdd:
+			err = db.addMembers(tx, g, op.UserIDs, now)
+		case scimflow.MembersRemove:
+			err = db.removeMembers(tx, g, op.UserIDs, now)
+		case scimflow.MembersRemoveAll:
+			err = db.removeAllMembers(tx, g, now)
+		case scimflow.MembersSet:
+			err = db.setMembers(tx, g, op.UserIDs, now)
+		default:
+			err = errors.New("unknown member operation")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func dedupe(ids []string) []string {
+	seen := make(map[string]struct{}, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if _, ok := seen[id]; ok {
+			continue
+		}
+		seen[id] = struct{}{}
+		out = append(out, id)
+	}
+	return out
+}
+
+// checkMembers verifies that every id is a SCIM user of the group's org.
+// Unknown ids and group ids (nested groups) are client errors that name
+// the offending ids.
+func checkMembers(tx *gorm.DB, orgID string, ids []string) error {
+	var unknown []string
+	for i := 0; i < len(ids); i += chunk {
+		part := ids[i:min(i+chunk, len(ids))]
+		var found []string
+		if err := tx.Model(&userRow{}).Where("org_id = ? AND source = 'scim' AND id IN ?", orgID, part).Pluck("id", &found).Error; err != nil {
+			return err
+		}
+		if len(found) == len(part) {
+			continue
+		}
+		have := make(map[string]bool, len(found))
+		for _, id := range found {
+			have[id] = true
+		}
+		for _, id := range part {
+			if !have[id] {
+				unknown = append(unknown, id)
+			}
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	var groups []string
+	for i := 0; i < len(unknown); i += chunk {
+		var found []string
+		if err := tx.Model(&groupRow{}).Where("org_id = ? AND id IN ?", orgID, unknown[i:min(i+chunk, len(unknown))]).Pluck("id", &found).Error; err != nil {
+			return err
+		}
+		groups = append(groups, found...)
+	}
+	if len(groups) > 0 {
+		return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue,
+			"nested groups are not supported: %s %s a group; flatten nested groups in the identity provider", listIDs(groups), isAre(len(groups)))
+	}
+	return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "unknown member %s: no such User in this org: %s", plural(len(unknown), "id"), listIDs(unknown))
+}
+
+// listIDs names up to ten ids.
+func listIDs(ids []string) string {
+	sort.Strings(ids)
+	if len(ids) > 10 {
+		return strings.Join(ids[:10], ", ") + " and " + strconv.Itoa(len(ids)-10) + " more"
+	}
+	return strings.Join(ids, ", ")
+}
+
+func isAre(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+func (db *DB) addMembers(tx *gorm.DB, g *scimflow.Group, ids []string, now time.Time) error {
+	ids = dedupe(ids)
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := checkMembers(tx, g.OrgID, ids); err != nil {
+		return err
+	}
+	for i := 0; i < len(ids); i += chunk {
+		part := ids[i:min(i+chunk, len(ids))]
+		var sb strings.Builder
+		args := make([]any, 0, 3*len(part))
+		sb.WriteString("INSERT INTO group_members (group_id, user_id, created_at) VALUES ")
+		for j, id := range part {
+			if j > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("(?, ?, ?)")
+			args = append(args, g.ID, id, now)
+		}
+		// Entra re-sends adds: an existing member is left alone, and only
+		// the users actually added are queued for recalculation.
+		sb.WriteString(" ON CONFLICT (group_id, user_id) DO NOTHING RETURNING user_id")
+		var added []string
+		if err := tx.Raw(sb.String(), args...).Scan(&added).Error; err != nil {
+			return err
+		}
+		if err := db.enqueue(tx, g.OrgID, added, scimflow.ReasonMemberAdded, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (db *DB) removeMembers(tx *gorm.DB, g *scimflow.Group, ids []string, now time.Time) error {
+	ids = dedupe(ids)
+	for i := 0; i < len(ids); i += chunk {
+		var removed []string
+		err := tx.Raw("DELETE FROM group_members WHERE group_id = ? AND user_id IN ? RETURNING user_id", g.ID, ids[i:min(i+chunk, len(ids))]).
+			Scan(&removed).Error
+		if err != nil {
+			return err
+		}
+		if err := db.enqueue(tx, g.OrgID, removed, scimflow.ReasonMemberRemoved, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (db *DB) removeAllMembers(tx *gorm.DB, g *scimflow.Group, now time.Time) error {
+	err := tx.Exec(`INSERT INTO recalc_outbox (org_id, user_id, reason, created_at)
+		SELECT ?, user_id, ?, ? FROM group_members WHERE group_id = ?`, g.OrgID, scimflow.ReasonMemberRemoved, now, g.ID).Error
+	if err != nil {
+		return err
+	}
+	return tx.Exec("DELETE FROM group_members WHERE group_id = ?", g.ID).Error
+}
+
+// setMembers makes the members exactly ids (PUT, replace of members) by
+// removing and adding only the difference.
+func (db *DB) setMembers(tx *gorm.DB, g *scimflow.Group, ids []string, now time.Time) error {
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	var current []string
+	if err := tx.Model(&groupMemberRow{}).Where("group_id = ?", g.ID).Pluck("user_id", &current).Error; err != nil {
+		return err
+	}
+	var remove []string
+	have := make(map[string]bool, len(current))
+	for _, id := range current {
+		have[id] = true
+		if !want[id] {
+			remove = append(remove, id)
+		}
+	}
+	var add []string
+	for _, id := range ids {
+		if !have[id] {
+			add = append(add, id)
+		}
+	}
+	if err := db.addMembers(tx, g, add, now); err != nil {
+		return err
+	}
+	return db.removeMembers(tx, g, remove, now)
+}
+
+// enqueue records users whose permissions need recalculating.
+func (db *DB) enqueue(tx *gorm.DB, orgID string, userIDs []string, reason string, now time.Time) error {
+	for i := 0; i < len(userIDs); i += chunk {
+		part := userIDs[i:min(i+chunk, len(userIDs))]
+		rows := make([]outboxRow, len(part))
+		for j, id := range part {
+			rows[j] = outboxRow{OrgID: orgID, UserID: id, Reason: reason, CreatedAt: now}
+		}
+		if err := tx.Create(&rows).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type groupMemberRow struct {
+	GroupID   string
+	UserID    string
+	CreatedAt time.Time
+}
+
+func (groupMemberRow) TableName() string { return "group_members" }
+
+type outboxRow struct {
+	ID        int64 `gorm:"primaryKey"`
+	OrgID     string
+	UserID    string
+	Reason    string
+	CreatedAt time.Time
+}
+
+func (outboxRow) TableName() string { return "recalc_outbox" }

@@ -1,0 +1,215 @@
+package store
+
+import (
+	"context"
+	"strings"
+
+	"github.com/scimflow/scimflow/internal/scim"
+	"github.com/scimflow/scimflow/internal/scim/filter"
+	"github.com/scimflow/scimflow/internal/scimflow"
+)
+
+const groupURN = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+// groupColumns maps lower-cased Group attribute paths to columns of groups g.
+var groupColumns = map[string]column{
+	"id":                {expr: "g.id", caseExact: true},
+	"externalid":        {expr: "g.external_id", caseExact: true, nullable: true},
+	"displayname":       {expr: "g.display_name"},
+	"meta.created":      {expr: "g.created_at", kind: kindTime},
+	"meta.lastmodified": {expr: "g.updated_at", kind: kindTime},
+	"meta.resourcetype": {expr: "'Group'", caseExact: true},
+}
+
+// groupResolver maps Group attributes to groups g and group_members gm.
+type groupResolver struct{}
+
+// memberColumns are the filterable sub-attributes of members.
+var memberColumns = map[string]column{
+	"value": {expr: "gm.user_id", caseExact: true},
+	"type":  {expr: "'User'"},
+}
+
+func (groupResolver) compare(b *sqlBuilder, c *filter.Compare, inMulti string) error {
+	p := c.Attr
+	if p.URI != "" && !strings.EqualFold(p.URI, groupURN) {
+		return invalidFilter("unknown attribute %q", fullName(p))
+	}
+	if inMulti != "" {
+		col, ok := memberColumns[strings.ToLower(p.Name)]
+		if !ok || p.SubAttr != "" {
+			return invalidFilter("members can be filtered by value only, not %q", fullName(p))
+		}
+		return b.condition(col, c)
+	}
+	if strings.EqualFold(p.Name, "members") {
+		sub := p.SubAttr
+		if sub == "" {
+			sub = "value"
+		}
+		col, ok := memberColumns[strings.ToLower(sub)]
+		if !ok {
+			return invalidFilter("members can be filtered by value only, not %q", fullName(p))
+		}
+		if c.Op == filter.OpPr {
+			b.w("EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = g.id)")
+			return nil
+		}
+		b.w("EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = g.id AND ")
+		if err := b.condition(col, c); err != nil {
+			return err
+		}
+		b.w(")")
+		return nil
+	}
+	if strings.EqualFold(p.Name, "schemas") && p.SubAttr == "" {
+		s, ok := c.Value.(string)
+		if c.Op == filter.OpPr || (ok && c.Op == filter.OpEq && strings.EqualFold(s, groupURN)) {
+			b.w("1=1")
+			return nil
+		}
+		if ok && (c.Op == filter.OpEq || c.Op == filter.OpNe) {
+			b.w(map[bool]string{true: "1=0", false: "1=1"}[c.Op == filter.OpEq])
+			return nil
+		}
+		return invalidFilter("schemas supports eq, ne and pr with a string")
+	}
+	key := strings.ToLower(p.Name)
+	if p.SubAttr != "" {
+		key += "." + strings.ToLower(p.SubAttr)
+	}
+	col, ok := groupColumns[key]
+	if !ok {
+		return invalidFilter("unknown or unfilterable Group attribute %q", fullName(p))
+	}
+	return b.condition(col, c)
+}
+
+func (groupResolver) valuePath(b *sqlBuilder, vp *filter.ValuePath) error {
+	if !strings.EqualFold(vp.Attr.Name, "members") || (vp.Attr.URI != "" && !strings.EqualFold(vp.Attr.URI, groupURN)) {
+		return invalidFilter("%q is not a multi-valued attribute of Group", fullName(vp.Attr))
+	}
+	b.w("EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = g.id AND ")
+	if err := b.expr(vp.Filter, "members"); err != nil {
+		return err
+	}
+	b.w(")")
+	return nil
+}
+
+func groupOrder(sortBy string) (string, error) {
+	if sortBy == "" {
+		return "", nil
+	}
+	p, err := filter.ParsePath(sortBy)
+	key := strings.ToLower(p.Attr.Name)
+	if p.Attr.SubAttr != "" {
+		key += "." + strings.ToLower(p.Attr.SubAttr)
+	}
+	col, ok := groupColumns[key]
+	if err != nil || p.Filter != nil || !ok {
+		return "", scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "cannot sort Groups by %q", sortBy)
+	}
+	if col.kind == kindString && !col.caseExact {
+		return "lower(" + col.expr + ")", nil
+	}
+	return col.expr, nil
+}
+
+// ListGroups returns a page of the groups of org and the total number of
+// matches, in a stable order.
+func (db *DB) ListGroups(ctx context.Context, orgID string, q scim.ListQuery) ([]*scimflow.Group, int, error) {
+	cond, args := "g.org_id = ?", []any{orgID}
+	if q.Filter != nil {
+		w, a, err := where(db.dialect, groupResolver{}, q.Filter)
+		if err != nil {
+			return nil, 0, err
+		}
+		cond += " AND (" + w + ")"
+		args = append(args, a...)
+	}
+	order, err := groupOrder(q.SortBy)
+	if err != nil {
+		return nil, 0, err
+	}
+	dir := "ASC"
+	if q.Descending {
+		dir = "DESC"
+	}
+	orderBy := "g.created_at " + dir + ", g.id " + dir
+	if order != "" {
+		orderBy = order + " " + dir + ", " + orderBy
+	}
+	tx := db.gorm.WithContext(ctx)
+	var total int64
+	if err := tx.Table("groups g").Where(cond, args...).Count(&total).Error; err != nil {
+		return nil, 0, internal("count groups", err)
+	}
+	if q.Count <= 0 || int64(q.StartIndex) > total {
+		return nil, int(total), nil
+	}
+	var rows []groupRow
+	err = tx.Table("groups g").Select("g.*").Where(cond, args...).
+		Order(orderBy).Offset(max(q.StartIndex, 1) - 1).Limit(q.Count).Find(&rows).Error
+	if err != nil {
+		return nil, 0, internal("list groups", err)
+	}
+	out := make([]*scimflow.Group, len(rows))
+	for i := range rows {
+		out[i] = rows[i].domain()
+	}
+	return out, int(total), nil
+}
+
+// Members returns up to limit members of group groupID of org whose user
+// id is greater than after, in user id order: a keyset page, so reading a
+// group of any size costs the same per page.
+func (db *DB) Members(ctx context.Context, orgID, groupID, after string, limit int) ([]scimflow.Member, error) {
+	var rows []struct {
+		UserID      string
+		DisplayName string
+		UserName    string
+	}
+	err := db.gorm.WithContext(ctx).Table("group_members gm").
+		Select("gm.user_id, u.display_name, u.user_name").
+		Joins("JOIN users u ON u.id = gm.user_id").
+		Joins("JOIN groups g ON g.id = gm.group_id").
+		Where("gm.group_id = ? AND g.org_id = ? AND gm.user_id > ?", groupID, orgID, after).
+		Order("gm.user_id").Limit(limit).Scan(&rows).Error
+	if err != nil {
+		return nil, internal("list members", err)
+	}
+	out := make([]scimflow.Member, len(rows))
+	for i, r := range rows {
+		out[i] = scimflow.Member{UserID: r.UserID, Display: r.DisplayName}
+		if out[i].Display == "" {
+			out[i].Display = r.UserName
+		}
+	}
+	return out, nil
+}
+
+// GroupsOf returns, for each user id, the groups of org it belongs to
+// (id and displayName), for the read-only User.groups attribute.
+func (db *DB) GroupsOf(ctx context.Context, orgID string, userIDs []string) (map[string][]scimflow.Group, error) {
+	out := make(map[string][]scimflow.Group, len(userIDs))
+	for i := 0; i < len(userIDs); i += chunk {
+		var rows []struct {
+			UserID      string
+			ID          string
+			DisplayName string
+		}
+		err := db.gorm.WithContext(ctx).Table("group_members gm").
+			Select("gm.user_id, g.id, g.display_name").
+			Joins("JOIN groups g ON g.id = gm.group_id").
+			Where("g.org_id = ? AND gm.user_id IN ?", orgID, userIDs[i:min(i+chunk, len(userIDs))]).
+			Order("g.display_name, g.id").Scan(&rows).Error
+		if err != nil {
+			return nil, internal("groups of users", err)
+		}
+		for _, r := range rows {
+			out[r.UserID] = append(out[r.UserID], scimflow.Group{ID: r.ID, OrgID: orgID, DisplayName: r.DisplayName})
+		}
+	}
+	return out, nil
+}
