@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -191,7 +192,9 @@ func subset(path string, want, got any) string {
 			return ""
 		}
 	}
-	if fmt.Sprint(want) != fmt.Sprint(got) {
+	// Scalars compare with their JSON type: "401" is not 401, "false" is
+	// not false.
+	if !reflect.DeepEqual(want, got) {
 		return fmt.Sprintf("%s = %#v, want %#v", path, got, want)
 	}
 	return ""

@@ -27,11 +27,19 @@ func (s *Server) scimRoutes(r *gin.RouterGroup) {
 	r.PATCH("/Users/:id", s.patchUser)
 	r.DELETE("/Users/:id", s.deleteUser)
 
-	r.GET("/ServiceProviderConfig", s.serviceProviderConfig)
-	r.GET("/ResourceTypes", s.resourceTypes)
-	r.GET("/ResourceTypes/:id", s.resourceType)
-	r.GET("/Schemas", s.schemas)
-	r.GET("/Schemas/:id", s.schema)
+	s.groupRoutes(r)
+
+	// RFC 7644 §3.11 and §3.7: /Me and bulk are not offered; say so with
+	// 501 rather than a misleading 404.
+	r.Any("/Me", s.notImplemented("/Me is not supported: scimflow has no notion of the authenticated subject"))
+	r.Any("/Me/*rest", s.notImplemented("/Me is not supported: scimflow has no notion of the authenticated subject"))
+	r.POST("/Bulk", s.notImplemented("bulk operations are not supported (see ServiceProviderConfig)"))
+
+	r.GET("/ServiceProviderConfig", s.noDiscoveryFilter, s.serviceProviderConfig)
+	r.GET("/ResourceTypes", s.noDiscoveryFilter, s.resourceTypes)
+	r.GET("/ResourceTypes/:id", s.noDiscoveryFilter, s.resourceType)
+	r.GET("/Schemas", s.noDiscoveryFilter, s.schemas)
+	r.GET("/Schemas/:id", s.noDiscoveryFilter, s.schema)
 }
 
 // scimAuth authenticates a SCIM token and pins the request to its org.
@@ -154,6 +162,22 @@ func jsonProblem(err error) string {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func (s *Server) notImplemented(msg string) gin.HandlerFunc {
+	return func(c *gin.Context) { s.scimError(c, scimflow.Errorf(scimflow.ENOTIMPL, "%s", msg)) }
+}
+
+// noDiscoveryFilter refuses filter on the discovery endpoints: RFC 7644 §4
+// says the provider SHOULD answer 403 so that a client does not take an
+// unfiltered answer for a filtered one.
+func (s *Server) noDiscoveryFilter(c *gin.Context) {
+	if _, ok := c.GetQuery("filter"); ok {
+		s.scimError(c, scimflow.Errorf(scimflow.EFORBIDDEN, "filtering is not supported on %s", c.Request.URL.Path))
+		c.Abort()
+		return
+	}
+	c.Next()
+}
 
 func (s *Server) serviceProviderConfig(c *gin.Context) {
 	base := s.baseURL(c)

@@ -34,6 +34,16 @@ type UserStore interface {
 	ListUsers(ctx context.Context, orgID string, q scim.ListQuery) ([]*scimflow.User, int, error)
 }
 
+// GroupStore persists SCIM groups and their memberships.
+type GroupStore interface {
+	CreateGroup(ctx context.Context, orgID string, g *scimflow.Group, memberIDs []string) (*scimflow.Group, error)
+	FindGroup(ctx context.Context, orgID, id string) (*scimflow.Group, error)
+	UpdateGroup(ctx context.Context, orgID, id string, ch scimflow.GroupChange) (*scimflow.Group, error)
+	DeleteGroup(ctx context.Context, orgID, id string, check func(version int64) error) error
+	ListGroups(ctx context.Context, orgID string, q scim.ListQuery) ([]*scimflow.Group, int, error)
+	Members(ctx context.Context, orgID, groupID, after string, limit int) ([]scimflow.Member, error)
+}
+
 // Pinger checks a dependency for /readyz.
 type Pinger interface {
 	Ping(ctx context.Context) error
@@ -44,6 +54,7 @@ type Server struct {
 	Auth   Authenticator
 	Orgs   OrgStore
 	Users  UserStore
+	Groups GroupStore
 	Ready  []Pinger
 	Logger *slog.Logger
 

@@ -24,3 +24,5 @@ func ETagMatches(header string, version int64) bool {
 	}
 	return false
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -46,3 +46,15 @@ const (
 	ReasonUserDeleted   = "user_deleted"
 	ReasonGroupDeleted  = "group_deleted"
 )
+
+// GroupChange is an update of a group: attribute changes and membership
+// operations, applied in one transaction, all or nothing.
+type GroupChange struct {
+	// Check, when set, sees the current group first and may veto the
+	// change (If-Match).
+	Check func(g *Group) error
+	// Apply, when set, changes the group's attributes in place.
+	Apply func(g *Group) error
+	// Members are applied in order after Apply.
+	Members []MemberOp
+}

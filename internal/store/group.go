@@ -104,23 +104,11 @@ func (db *DB) FindGroup(ctx context.Context, orgID, id string) (*scimflow.Group,
 	return r.domain(), nil
 }
 
-// GroupChange is an update of a group: attribute changes and membership
-// operations, applied in one transaction, all or nothing.
-type GroupChange struct {
-	// Check, when set, sees the current group first and may veto the
-	// change (If-Match).
-	Check func(g *scimflow.Group) error
-	// Apply, when set, changes the group's attributes in place.
-	Apply func(g *scimflow.Group) error
-	// Members are applied in order after Apply.
-	Members []scimflow.MemberOp
-}
-
 // UpdateGroup applies ch to group id of org. The group row is locked for
 // the duration, so concurrent updates of one group serialise; membership
 // is changed per member, so they never lose each other's members. The cost
 // of a change depends on its size, not the group's.
-func (db *DB) UpdateGroup(ctx context.Context, orgID, id string, ch GroupChange) (*scimflow.Group, error) {
+func (db *DB) UpdateGroup(ctx context.Context, orgID, id string, ch scimflow.GroupChange) (*scimflow.Group, error) {
 	var out *scimflow.Group
 	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var r groupRow

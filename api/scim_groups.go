@@ -1,0 +1,297 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/scimflow/scimflow/internal/scim"
+	"github.com/scimflow/scimflow/internal/scim/patch"
+	"github.com/scimflow/scimflow/internal/scim/schema"
+	"github.com/scimflow/scimflow/internal/scimflow"
+)
+
+// memberPage is how many members are read and written at a time when a
+// group is rendered: a group of 100,000 members never sits in memory whole.
+const memberPage = 1000
+
+func (s *Server) groupRoutes(r *gin.RouterGroup) {
+	r.GET("/Groups", s.listGroups)
+	r.POST("/Groups", s.createGroup)
+	r.POST("/Groups/.search", s.searchGroups)
+	r.GET("/Groups/:id", s.getGroup)
+	r.PUT("/Groups/:id", s.replaceGroup)
+	r.PATCH("/Groups/:id", s.patchGroup)
+	r.DELETE("/Groups/:id", s.deleteGroup)
+}
+
+func (s *Server) createGroup(c *gin.Context) {
+	raw, err := readJSON(c)
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
+	norm, err := schema.Normalize(raw, schema.GroupResourceType)
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
+	g, ids, _, err := scim.DecodeGroup(norm, raw)
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
+	g, err = s.Groups.CreateGroup(c, orgID(c), g, ids)
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
+	s.writeGroup(c, http.StatusCreated, g)
+}
+
+func (s *Server) getGroup(c *gin.Context) {
+	g, err := s.Groups.FindGroup(c, orgID(c), c.Param("id"))
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
+	if inm := c.GetHeader("If-None-Match"); inm != "" && scim.ETagMatches(inm, g.Version) {
+		c.Header("ETag", scim.ETag(g.Version))
+		c.Status(http.StatusNotModified)
+		return
+	}
+	s.writeGroup(c, http.StatusOK, g)
+}
+
+func (s *Server) replaceGroup(c *gin.Context) {
+	raw, err := readJSON(c)
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
+	norm, err := schema.Normalize(raw, schema.GroupResourceType)
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
+	next, ids, hasMembers, err := scim.DecodeGroup(norm, raw)
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
+	ch := scimflow.GroupChange{
+		Check: func(g *scimflow.Group) error { return ifMatch(c)(g.Version) },
+		Apply: func(g *scimflow.Group) error {
+			g.DisplayName, g.ExternalID = next.DisplayName, next.ExternalID
+			return nil
+		},
+	}
+	if hasMembers {
+		ch.Members = []scimflow.MemberOp{{Kind: scimflow.MembersSet, UserIDs: ids}}
+	}
+	g, err := s.Groups.UpdateGroup(c, orgID(c), c.Param("id"), ch)
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
+	s.writeGroup(c, http.StatusOK, g)
+}
+
+func (s *Server) patchGroup(c *gin.Context) {
+	body, err := readBody(c)
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
+	ops, err := patch.Parse(body)
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
+	gp, err := scim.SplitGroupPatch(ops)
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
+	base := s.baseURL(c) + "/scim/v2"
+	ch := scimflow.GroupChange{
+		Check:   func(g *scimflow.Group) error { return ifMatch(c)(g.Version) },
+		Members: gp.Members,
+	}
+	if len(gp.Attrs) > 0 {
+		ch.Apply = func(g *scimflow.Group) error {
+			doc, err := patch.Apply(scim.EncodeGroup(g, base), gp.Attrs, schema.GroupResourceType)
+			if err != nil {
+				return err
+			}
+			norm, err := schema.Normalize(doc, schema.GroupResourceType)
+			if err != nil {
+				return err
+			}
+			next, _, _, err := scim.DecodeGroup(norm, nil)
+			if err != nil {
+				return err
+			}
+			g.DisplayName, g.ExternalID = next.DisplayName, next.ExternalID
+			return nil
+		}
+	}
+	g, err := s.Groups.UpdateGroup(c, orgID(c), c.Param("id"), ch)
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
+	// RFC 7644 §3.5.2: 204 unless the client asked for attributes. A
+	// group's member list can be huge; never echo it unasked.
+	if c.Query("attributes") == "" && c.Query("excludedAttributes") == "" {
+		c.Header("ETag", scim.ETag(g.Version))
+		c.Status(http.StatusNoContent)
+		return
+	}
+	s.writeGroup(c, http.StatusOK, g)
+}
+
+func (s *Server) deleteGroup(c *gin.Context) {
+	if err := s.Groups.DeleteGroup(c, orgID(c), c.Param("id"), ifMatch(c)); err != nil {
+		s.scimError(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) listGroups(c *gin.Context) {
+	s.queryGroups(c, listRequestFromQuery(c))
+}
+
+func (s *Server) searchGroups(c *gin.Context) {
+	doc, err := readJSON(c)
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
+	r, err := listRequestFromSearch(doc)
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
+	s.queryGroups(c, r)
+}
+
+func (s *Server) queryGroups(c *gin.Context, r listRequest) {
+	q, p, err := r.parse()
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
+	groups, total, err := s.Groups.ListGroups(c, orgID(c), q)
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
+	w := newStream(c)
+	head, _ := json.Marshal(map[string]any{"schemas": []string{scim.ListResponseURN}, "totalResults": total,
+		"startIndex": q.StartIndex, "itemsPerPage": len(groups)})
+	w.raw(head[:len(head)-1])
+	w.raw([]byte(`,"Resources":[`))
+	for i, g := range groups {
+		if i > 0 {
+			w.raw([]byte(","))
+		}
+		s.streamGroup(c, w, g, p)
+	}
+	w.raw([]byte("]}"))
+}
+
+// writeGroup answers with one group: ETag, Location for 201, and its
+// members streamed page by page unless the projection leaves them out.
+func (s *Server) writeGroup(c *gin.Context, status int, g *scimflow.Group) {
+	p, err := projection(c)
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
+	base := s.baseURL(c) + "/scim/v2"
+	c.Header("ETag", scim.ETag(g.Version))
+	if status == http.StatusCreated {
+		c.Header("Location", base+"/Groups/"+g.ID)
+	}
+	w := newStream(c)
+	w.status = status
+	s.streamGroup(c, w, g, p)
+}
+
+// streamGroup writes g as a JSON object, members last.
+func (s *Server) streamGroup(c *gin.Context, w *stream, g *scimflow.Group, p scim.Projection) {
+	base := s.baseURL(c) + "/scim/v2"
+	head, _ := json.Marshal(p.Apply(scim.EncodeGroup(g, base)))
+	if p.Excludes("members") {
+		w.raw(head)
+		return
+	}
+	w.raw(head[:len(head)-1])
+	w.raw([]byte(`,"members":[`))
+	after, n := "", 0
+	for {
+		page, err := s.Groups.Members(c, orgID(c), g.ID, after, memberPage)
+		if err != nil {
+			w.fail(s, err)
+			return
+		}
+		for _, m := range page {
+			if n > 0 {
+				w.raw([]byte(","))
+			}
+			b, _ := json.Marshal(scim.EncodeMember(m, base))
+			w.raw(b)
+			n++
+		}
+		if len(page) < memberPage {
+			break
+		}
+		after = page[len(page)-1].UserID
+		w.flush()
+	}
+	w.raw([]byte("]}"))
+}
+
+// stream writes a SCIM response in pieces. The status and headers go out
+// with the first piece; an error after that can only cut the response, so
+// that a client never mistakes a partial member list for a whole one.
+type stream struct {
+	c       *gin.Context
+	status  int
+	started bool
+	buf     bytes.Buffer
+}
+
+func newStream(c *gin.Context) *stream { return &stream{c: c, status: http.StatusOK} }
+
+func (w *stream) raw(b []byte) {
+	w.buf.Write(b)
+	if w.buf.Len() >= 64<<10 {
+		w.flush()
+	}
+}
+
+func (w *stream) flush() {
+	if !w.started {
+		w.c.Header("Content-Type", scim.MediaType)
+		w.c.Status(w.status)
+		w.started = true
+	}
+	w.c.Writer.Write(w.buf.Bytes())
+	w.buf.Reset()
+	w.c.Writer.Flush()
+}
+
+func (w *stream) fail(s *Server, err error) {
+	if !w.started {
+		w.buf.Reset()
+		s.scimError(w.c, err)
+		return
+	}
+	s.logError(w.c, http.StatusInternalServerError, err)
+	panic(http.ErrAbortHandler)
+}
