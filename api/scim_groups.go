@@ -202,6 +202,7 @@ func (s *Server) queryGroups(c *gin.Context, r listRequest) {
 		s.streamGroup(c, w, g, p)
 	}
 	w.raw([]byte("]}"))
+	w.flush()
 }
 
 // writeGroup answers with one group: ETag, Location for 201, and its
@@ -220,6 +221,7 @@ func (s *Server) writeGroup(c *gin.Context, status int, g *scimflow.Group) {
 	w := newStream(c)
 	w.status = status
 	s.streamGroup(c, w, g, p)
+	w.flush()
 }
 
 // streamGroup writes g as a JSON object, members last.
@@ -263,6 +265,7 @@ type stream struct {
 	c       *gin.Context
 	status  int
 	started bool
+	failed  bool // an error response was written instead
 	buf     bytes.Buffer
 }
 
@@ -276,6 +279,9 @@ func (w *stream) raw(b []byte) {
 }
 
 func (w *stream) flush() {
+	if w.failed {
+		return
+	}
 	if !w.started {
 		w.c.Header("Content-Type", scim.MediaType)
 		w.c.Status(w.status)
@@ -289,6 +295,7 @@ func (w *stream) flush() {
 func (w *stream) fail(s *Server, err error) {
 	if !w.started {
 		w.buf.Reset()
+		w.failed = true
 		s.scimError(w.c, err)
 		return
 	}
