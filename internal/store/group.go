@@ -25,8 +25,8 @@ type groupRow struct {
 	DisplayName string
 	ExternalID  *string
 	Version     int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	CreatedAt   time.Time `gorm:"autoCreateTime:false;autoUpdateTime:false"` // set by the store
+	UpdatedAt   time.Time `gorm:"autoCreateTime:false;autoUpdateTime:false"` // set by the store
 }
 
 func (groupRow) TableName() string { return "groups" }
@@ -397,7 +397,7 @@ func (db *DB) enqueue(tx *gorm.DB, orgID string, userIDs []string, reason string
 type groupMemberRow struct {
 	GroupID   string
 	UserID    string
-	CreatedAt time.Time
+	CreatedAt time.Time `gorm:"autoCreateTime:false;autoUpdateTime:false"` // set by the store
 }
 
 func (groupMemberRow) TableName() string { return "group_members" }
@@ -407,7 +407,7 @@ type outboxRow struct {
 	OrgID     string
 	UserID    string
 	Reason    string
-	CreatedAt time.Time
+	CreatedAt time.Time `gorm:"autoCreateTime:false;autoUpdateTime:false"` // set by the store
 }
 
 func (outboxRow) TableName() string { return "recalc_outbox" }

@@ -16,9 +16,9 @@ type orgRow struct {
 	ID         string
 	Name       string
 	Plan       string
-	SCIMGroups bool `gorm:"column:scim_groups"`
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	SCIMGroups bool      `gorm:"column:scim_groups"`
+	CreatedAt  time.Time `gorm:"autoCreateTime:false;autoUpdateTime:false"` // set by the store
+	UpdatedAt  time.Time `gorm:"autoCreateTime:false;autoUpdateTime:false"` // set by the store
 }
 
 func (orgRow) TableName() string { return "orgs" }

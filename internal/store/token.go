@@ -35,7 +35,7 @@ type tokenRow struct {
 	ExpiresAt  *time.Time
 	LastUsedAt *time.Time
 	RevokedAt  *time.Time
-	CreatedAt  time.Time
+	CreatedAt  time.Time `gorm:"autoCreateTime:false;autoUpdateTime:false"` // set by the store
 }
 
 func (tokenRow) TableName() string { return "api_tokens" }

@@ -45,8 +45,8 @@ type userRow struct {
 	ManagerRef          string
 	ManagerDisplayName  string
 	Version             int64
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	CreatedAt           time.Time `gorm:"autoCreateTime:false;autoUpdateTime:false"` // set by the store
+	UpdatedAt           time.Time `gorm:"autoCreateTime:false;autoUpdateTime:false"` // set by the store
 }
 
 func (userRow) TableName() string { return "users" }
