@@ -33,7 +33,12 @@ func (s *Server) writeUser(c *gin.Context, status int, u *scimflow.User) {
 		s.scimError(c, err)
 		return
 	}
-	doc := scim.EncodeUser(u, s.baseURL(c)+"/scim/v2")
+	groups, err := s.groupsOf(c, p, u)
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
+	doc := scim.EncodeUser(u, s.baseURL(c)+"/scim/v2", groups[u.ID]...)
 	c.Header("ETag", scim.ETag(u.Version))
 	if status == http.StatusCreated {
 		c.Header("Location", doc["meta"].(map[string]any)["location"].(string))
@@ -182,10 +187,28 @@ func (s *Server) queryUsers(c *gin.Context, r listRequest) {
 		s.scimError(c, err)
 		return
 	}
+	groups, err := s.groupsOf(c, p, users...)
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
 	base := s.baseURL(c) + "/scim/v2"
 	docs := make([]map[string]any, len(users))
 	for i, u := range users {
-		docs[i] = p.Apply(scim.EncodeUser(u, base))
+		docs[i] = p.Apply(scim.EncodeUser(u, base, groups[u.ID]...))
 	}
 	s.writeSCIM(c, http.StatusOK, scim.NewListResponse(total, q.StartIndex, docs))
+}
+
+// groupsOf loads the read-only groups attribute of users, unless the
+// projection leaves it out (one query per page either way).
+func (s *Server) groupsOf(c *gin.Context, p scim.Projection, users ...*scimflow.User) (map[string][]scimflow.Group, error) {
+	if p.Excludes("groups") || len(users) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	return s.Users.GroupsOf(c, orgID(c), ids)
 }

@@ -32,6 +32,8 @@ type UserStore interface {
 	UpdateUser(ctx context.Context, orgID, id string, fn func(*scimflow.User) error) (*scimflow.User, error)
 	DeleteUser(ctx context.Context, orgID, id string, check func(version int64) error) error
 	ListUsers(ctx context.Context, orgID string, q scim.ListQuery) ([]*scimflow.User, int, error)
+	// GroupsOf returns the groups of each user, for the read-only User.groups.
+	GroupsOf(ctx context.Context, orgID string, userIDs []string) (map[string][]scimflow.Group, error)
 }
 
 // GroupStore persists SCIM groups and their memberships.

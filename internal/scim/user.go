@@ -9,8 +9,9 @@ import (
 
 // EncodeUser renders u as a full SCIM User resource (RFC 7643 §4.1) with
 // meta.location under baseURL (".../scim/v2"). Empty attributes are left
-// out, as RFC 7643 §2.5 treats unassigned and empty alike.
-func EncodeUser(u *scimflow.User, baseURL string) map[string]any {
+// out, as RFC 7643 §2.5 treats unassigned and empty alike. groups, when
+// given, fills the read-only groups attribute.
+func EncodeUser(u *scimflow.User, baseURL string, groups ...scimflow.Group) map[string]any {
 	doc := map[string]any{"id": u.ID, "userName": u.UserName, "active": u.Active}
 	schemas := []any{UserURN}
 	put(doc, "externalId", u.ExternalID)
@@ -73,6 +74,13 @@ func EncodeUser(u *scimflow.User, baseURL string) map[string]any {
 			m["manager"] = mg
 		}
 		doc[EnterpriseURN] = m
+	}
+	if len(groups) > 0 {
+		out := make([]any, len(groups))
+		for i, g := range groups {
+			out[i] = map[string]any{"value": g.ID, "$ref": baseURL + "/Groups/" + g.ID, "display": g.DisplayName, "type": "direct"}
+		}
+		doc["groups"] = out
 	}
 	doc["schemas"] = schemas
 	doc["meta"] = meta("User", baseURL+"/Users/"+u.ID, u.Version, u.CreatedAt, u.UpdatedAt)

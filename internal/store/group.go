@@ -83,7 +83,8 @@ func (db *DB) CreateGroup(ctx context.Context, orgID string, g *scimflow.Group, 
 		if err := tx.Create(toGroupRow(g)).Error; err != nil {
 			return translateGroupErr(err, g)
 		}
-		return db.applyMemberOps(tx, g, []scimflow.MemberOp{{Kind: scimflow.MembersAdd, UserIDs: memberIDs}}, now)
+		_, err := db.applyMemberOps(tx, g, []scimflow.MemberOp{{Kind: scimflow.MembersAdd, UserIDs: memberIDs}}, now)
+		return err
 	})
 	if err != nil {
 		return nil, internal("create group", err)
@@ -122,6 +123,7 @@ func (db *DB) UpdateGroup(ctx context.Context, orgID, id string, ch scimflow.Gro
 			return err
 		}
 		g := r.domain()
+		before := *g
 		if ch.Check != nil {
 			if err := ch.Check(g); err != nil {
 				return err
@@ -136,13 +138,20 @@ func (db *DB) UpdateGroup(ctx context.Context, orgID, id string, ch scimflow.Gro
 			}
 		}
 		now := db.now()
-		g.ID, g.OrgID, g.CreatedAt = r.ID, r.OrgID, r.CreatedAt.UTC()
-		g.Version, g.UpdatedAt = r.Version+1, now
-		if err := db.applyMemberOps(tx, g, ch.Members, now); err != nil {
+		g.ID, g.OrgID, g.CreatedAt, g.Version, g.UpdatedAt = r.ID, r.OrgID, before.CreatedAt, before.Version, before.UpdatedAt
+		changed, err := db.applyMemberOps(tx, g, ch.Members, now)
+		if err != nil {
 			return err
 		}
+		// RFC 7644 §3.5.2.1: a change that changes nothing (Entra re-sending
+		// an add, removing a non-member) leaves version and lastModified.
+		if changed == 0 && *g == before {
+			out = g
+			return nil
+		}
+		g.Version, g.UpdatedAt = r.Version+1, now
 		row := toGroupRow(g)
-		err := tx.Model(&groupRow{}).Where("id = ?", id).
+		err = tx.Model(&groupRow{}).Where("id = ?", id).
 			Select("display_name", "external_id", "version", "updated_at").Updates(row).Error
 		if err != nil {
 			return translateGroupErr(err, g)
@@ -187,28 +196,34 @@ func (db *DB) DeleteGroup(ctx context.Context, orgID, id string, check func(vers
 	return internal("delete group", err)
 }
 
-// applyMemberOps applies membership operations in order and queues every
-// user whose membership actually changed.
-func (db *DB) applyMemberOps(tx *gorm.DB, g *scimflow.Group, ops []scimflow.MemberOp, now time.Time) error {
+// applyMemberOps applies membership operations in order, queues every
+// user whose membership actually changed, and reports how many changes
+// there were.
+func (db *DB) applyMemberOps(tx *gorm.DB, g *scimflow.Group, ops []scimflow.MemberOp, now time.Time) (int, error) {
+	total := 0
 	for _, op := range ops {
-		var err error
+		var (
+			n   int
+			err error
+		)
 		switch op.Kind {
 		case scimflow.MembersAdd:
-			err = db.addMembers(tx, g, op.UserIDs, now)
+			n, err = db.addMembers(tx, g, op.UserIDs, now)
 		case scimflow.MembersRemove:
-			err = db.removeMembers(tx, g, op.UserIDs, now)
+			n, err = db.removeMembers(tx, g, op.UserIDs, now)
 		case scimflow.MembersRemoveAll:
-			err = db.removeAllMembers(tx, g, now)
+			n, err = db.removeAllMembers(tx, g, now)
 		case scimflow.MembersSet:
-			err = db.setMembers(tx, g, op.UserIDs, now)
+			n, err = db.setMembers(tx, g, op.UserIDs, now)
 		default:
 			err = errors.New("unknown member operation")
 		}
 		if err != nil {
-			return err
+			return 0, err
 		}
+		total += n
 	}
-	return nil
+	return total, nil
 }
 
 func dedupe(ids []string) []string {
@@ -289,14 +304,15 @@ func plural(n int, word string) string {
 	return word + "s"
 }
 
-func (db *DB) addMembers(tx *gorm.DB, g *scimflow.Group, ids []string, now time.Time) error {
+func (db *DB) addMembers(tx *gorm.DB, g *scimflow.Group, ids []string, now time.Time) (int, error) {
 	ids = dedupe(ids)
 	if len(ids) == 0 {
-		return nil
+		return 0, nil
 	}
 	if err := checkMembers(tx, g.OrgID, ids); err != nil {
-		return err
+		return 0, err
 	}
+	n := 0
 	for i := 0; i < len(ids); i += chunk {
 		part := ids[i:min(i+chunk, len(ids))]
 		var sb strings.Builder
@@ -314,50 +330,54 @@ func (db *DB) addMembers(tx *gorm.DB, g *scimflow.Group, ids []string, now time.
 		sb.WriteString(" ON CONFLICT (group_id, user_id) DO NOTHING RETURNING user_id")
 		var added []string
 		if err := tx.Raw(sb.String(), args...).Scan(&added).Error; err != nil {
-			return err
+			return 0, err
 		}
 		if err := db.enqueue(tx, g.OrgID, added, scimflow.ReasonMemberAdded, now); err != nil {
-			return err
+			return 0, err
 		}
+		n += len(added)
 	}
-	return nil
+	return n, nil
 }
 
-func (db *DB) removeMembers(tx *gorm.DB, g *scimflow.Group, ids []string, now time.Time) error {
+func (db *DB) removeMembers(tx *gorm.DB, g *scimflow.Group, ids []string, now time.Time) (int, error) {
 	ids = dedupe(ids)
+	n := 0
 	for i := 0; i < len(ids); i += chunk {
 		var removed []string
 		err := tx.Raw("DELETE FROM group_members WHERE group_id = ? AND user_id IN ? RETURNING user_id", g.ID, ids[i:min(i+chunk, len(ids))]).
 			Scan(&removed).Error
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if err := db.enqueue(tx, g.OrgID, removed, scimflow.ReasonMemberRemoved, now); err != nil {
-			return err
+			return 0, err
 		}
+		n += len(removed)
 	}
-	return nil
+	return n, nil
 }
 
-func (db *DB) removeAllMembers(tx *gorm.DB, g *scimflow.Group, now time.Time) error {
+func (db *DB) removeAllMembers(tx *gorm.DB, g *scimflow.Group, now time.Time) (int, error) {
 	err := tx.Exec(`INSERT INTO recalc_outbox (org_id, user_id, reason, created_at)
 		SELECT ?, user_id, ?, ? FROM group_members WHERE group_id = ?`, g.OrgID, scimflow.ReasonMemberRemoved, now, g.ID).Error
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return tx.Exec("DELETE FROM group_members WHERE group_id = ?", g.ID).Error
+	res := tx.Exec("DELETE FROM group_members WHERE group_id = ?", g.ID)
+	return int(res.RowsAffected), res.Error
 }
 
 // setMembers makes the members exactly ids (PUT, replace of members) by
 // removing and adding only the difference.
-func (db *DB) setMembers(tx *gorm.DB, g *scimflow.Group, ids []string, now time.Time) error {
+func (db *DB) setMembers(tx *gorm.DB, g *scimflow.Group, ids []string, now time.Time) (int, error) {
 	want := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		want[id] = true
 	}
 	var current []string
 	if err := tx.Model(&groupMemberRow{}).Where("group_id = ?", g.ID).Pluck("user_id", &current).Error; err != nil {
-		return err
+		return 0, err
 	}
 	var remove []string
 	have := make(map[string]bool, len(current))
@@ -373,10 +393,12 @@ func (db *DB) setMembers(tx *gorm.DB, g *scimflow.Group, ids []string, now time.
 			add = append(add, id)
 		}
 	}
-	if err := db.addMembers(tx, g, add, now); err != nil {
-		return err
+	added, err := db.addMembers(tx, g, add, now)
+	if err != nil {
+		return 0, err
 	}
-	return db.removeMembers(tx, g, remove, now)
+	removed, err := db.removeMembers(tx, g, remove, now)
+	return added + removed, err
 }
 
 // enqueue records users whose permissions need recalculating.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"time"
 
@@ -264,9 +265,20 @@ func (db *DB) UpdateUser(ctx context.Context, orgID, id string, fn func(*scimflo
 		if err != nil {
 			return err
 		}
+		before := *u
 		created, version, wasActive := u.CreatedAt, u.Version, u.Active
 		if err := fn(u); err != nil {
 			return err
+		}
+		// A PUT or PATCH that changes nothing (Okta re-sending the same
+		// profile) leaves version and lastModified alone (RFC 7644 §3.5.2.1).
+		u.ID, u.OrgID, u.Local, u.CreatedAt, u.Version, u.UpdatedAt = id, orgID, false, created, version, before.UpdatedAt
+		if u.Role == "" {
+			u.Role = before.Role
+		}
+		if reflect.DeepEqual(*u, before) {
+			out = u
+			return nil
 		}
 		u.ID, u.OrgID, u.Local, u.CreatedAt = id, orgID, false, created
 		u.Version, u.UpdatedAt = version+1, db.now()
