@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -27,6 +28,10 @@ func (s *Server) adminError(c *gin.Context, err error) {
 	s.logError(c, status, err)
 	var body adminErrorBody
 	body.Error.Code, body.Error.Message = code, scimflow.ErrorMessage(err)
+	var e *scimflow.Error
+	if errors.As(err, &e) && e.Reason != "" {
+		body.Error.Code = e.Reason
+	}
 	if status == http.StatusUnauthorized {
 		c.Header("WWW-Authenticate", `Bearer realm="scimflow"`)
 	}

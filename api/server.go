@@ -57,6 +57,8 @@ type Server struct {
 	Orgs   OrgStore
 	Users  UserStore
 	Groups GroupStore
+	Admin  AdminStore
+	Recalc Recalculator // nil: recalculations stay pending for the reconciler
 	Ready  []Pinger
 	Logger *slog.Logger
 
@@ -81,6 +83,9 @@ func (s *Server) Handler() http.Handler {
 
 	v2 := r.Group("/scim/v2", s.scimAuth)
 	s.scimRoutes(v2)
+
+	v1 := r.Group("/api/v1", s.adminAuth, s.requireOrgAdmin)
+	s.adminRoutes(v1)
 
 	r.NoRoute(s.noRoute)
 	r.NoMethod(s.noMethod)

@@ -43,7 +43,7 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 	}
 	defer db.Close()
 
-	srv := &api.Server{Auth: db, Orgs: db, Users: db, Groups: db, Ready: []api.Pinger{db}, Logger: logger, PublicURL: cfg.PublicURL}
+	srv := &api.Server{Auth: db, Orgs: db, Users: db, Groups: db, Admin: db, Ready: []api.Pinger{db}, Logger: logger, PublicURL: cfg.PublicURL}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)

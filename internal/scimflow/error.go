@@ -40,6 +40,7 @@ const (
 type Error struct {
 	Code     string // one of the E* constants
 	SCIMType string // optional RFC 7644 scimType refinement
+	Reason   string // optional machine-readable refinement for the admin API (plan_not_supported, ...)
 	Message  string
 	Err      error // underlying cause, never rendered
 }
@@ -67,6 +68,19 @@ func SCIMErrorf(scimType, format string, args ...any) *Error {
 	}
 	return &Error{Code: code, SCIMType: scimType, Message: fmt.Sprintf(format, args...)}
 }
+
+// Forbidden returns an EFORBIDDEN error with an admin API reason code.
+func Forbidden(reason, format string, args ...any) *Error {
+	return &Error{Code: EFORBIDDEN, Reason: reason, Message: fmt.Sprintf(format, args...)}
+}
+
+// Reasons for EFORBIDDEN on the admin API (DESIGN.md §3).
+const (
+	ReasonPlanNotSupported        = "plan_not_supported"
+	ReasonSCIMGroupsDisabled      = "scim_groups_disabled"
+	ReasonNotOrgAdmin             = "not_org_admin"
+	ReasonSCIMIntegrationInactive = "scim_integration_inactive"
+)
 
 // ErrorCode returns the code of err, EINTERNAL for errors that are not *Error
 // and "" for nil.

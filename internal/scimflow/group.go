@@ -38,13 +38,14 @@ type MemberOp struct {
 	UserIDs []string
 }
 
-// Outbox reasons: why a user's permissions must be recalculated.
+// Changes recorded in the recalculation outbox: why a user's permissions
+// must be recalculated.
 const (
-	ReasonMemberAdded   = "member_added"
-	ReasonMemberRemoved = "member_removed"
-	ReasonUserActive    = "user_active_changed"
-	ReasonUserDeleted   = "user_deleted"
-	ReasonGroupDeleted  = "group_deleted"
+	ChangeMemberAdded   = "member_added"
+	ChangeMemberRemoved = "member_removed"
+	ChangeUserActive    = "user_active_changed"
+	ChangeUserDeleted   = "user_deleted"
+	ChangeGroupDeleted  = "group_deleted"
 )
 
 // GroupChange is an update of a group: attribute changes and membership

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -36,11 +37,7 @@ func (db *DB) ListGroupSummaries(ctx context.Context, orgID, search string, offs
 	if err := q.Count(&total).Error; err != nil {
 		return nil, 0, internal("count groups", err)
 	}
-	var rows []struct {
-		groupRow
-		MemberCount  int
-		MappingCount int
-	}
+	var rows []groupSummaryRow
 	err := q.Select(`g.*,
 		(SELECT count(*) FROM group_members gm WHERE gm.group_id = g.id) AS member_count,
 		(SELECT count(*) FROM group_mappings m WHERE m.group_id = g.id) AS mapping_count`).
@@ -50,7 +47,9 @@ func (db *DB) ListGroupSummaries(ctx context.Context, orgID, search string, offs
 	}
 	out := make([]scimflow.GroupSummary, len(rows))
 	for i := range rows {
-		out[i] = scimflow.GroupSummary{Group: *rows[i].groupRow.domain(), MemberCount: rows[i].MemberCount, MappingCount: rows[i].MappingCount}
+		g := groupRow{ID: rows[i].ID, OrgID: rows[i].OrgID, DisplayName: rows[i].DisplayName, ExternalID: rows[i].ExternalID,
+			Version: rows[i].Version, CreatedAt: rows[i].CreatedAt, UpdatedAt: rows[i].UpdatedAt}
+		out[i] = scimflow.GroupSummary{Group: *g.domain(), MemberCount: rows[i].MemberCount, MappingCount: rows[i].MappingCount}
 	}
 	return out, int(total), nil
 }
@@ -147,4 +146,16 @@ func (db *DB) EntryPointMembers(ctx context.Context, orgID, entryPointID string,
 		out[i] = scimflow.EntryPointMember(r)
 	}
 	return out, int(total), nil
+}
+
+type groupSummaryRow struct {
+	ID           string
+	OrgID        string
+	DisplayName  string
+	ExternalID   *string
+	Version      int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	MemberCount  int
+	MappingCount int
 }

@@ -187,7 +187,7 @@ func (db *DB) DeleteGroup(ctx context.Context, orgID, id string, check func(vers
 		}
 		err := tx.Exec(`INSERT INTO recalc_outbox (org_id, user_id, reason, created_at)
 			SELECT ?, user_id, ?, ? FROM group_members WHERE group_id = ?`,
-			orgID, scimflow.ReasonGroupDeleted, db.now(), id).Error
+			orgID, scimflow.ChangeGroupDeleted, db.now(), id).Error
 		if err != nil {
 			return err
 		}
@@ -332,7 +332,7 @@ func (db *DB) addMembers(tx *gorm.DB, g *scimflow.Group, ids []string, now time.
 		if err := tx.Raw(sb.String(), args...).Scan(&added).Error; err != nil {
 			return 0, err
 		}
-		if err := db.enqueue(tx, g.OrgID, added, scimflow.ReasonMemberAdded, now); err != nil {
+		if err := db.enqueue(tx, g.OrgID, added, scimflow.ChangeMemberAdded, now); err != nil {
 			return 0, err
 		}
 		n += len(added)
@@ -350,7 +350,7 @@ func (db *DB) removeMembers(tx *gorm.DB, g *scimflow.Group, ids []string, now ti
 		if err != nil {
 			return 0, err
 		}
-		if err := db.enqueue(tx, g.OrgID, removed, scimflow.ReasonMemberRemoved, now); err != nil {
+		if err := db.enqueue(tx, g.OrgID, removed, scimflow.ChangeMemberRemoved, now); err != nil {
 			return 0, err
 		}
 		n += len(removed)
@@ -360,7 +360,7 @@ func (db *DB) removeMembers(tx *gorm.DB, g *scimflow.Group, ids []string, now ti
 
 func (db *DB) removeAllMembers(tx *gorm.DB, g *scimflow.Group, now time.Time) (int, error) {
 	err := tx.Exec(`INSERT INTO recalc_outbox (org_id, user_id, reason, created_at)
-		SELECT ?, user_id, ?, ? FROM group_members WHERE group_id = ?`, g.OrgID, scimflow.ReasonMemberRemoved, now, g.ID).Error
+		SELECT ?, user_id, ?, ? FROM group_members WHERE group_id = ?`, g.OrgID, scimflow.ChangeMemberRemoved, now, g.ID).Error
 	if err != nil {
 		return 0, err
 	}

@@ -301,7 +301,7 @@ func (db *DB) UpdateUser(ctx context.Context, orgID, id string, fn func(*scimflo
 		// A deactivated user keeps their memberships but loses their
 		// effective roles (and gets them back on reactivation).
 		if u.Active != wasActive {
-			if err := db.enqueue(tx, orgID, []string{id}, scimflow.ReasonUserActive, u.UpdatedAt); err != nil {
+			if err := db.enqueue(tx, orgID, []string{id}, scimflow.ChangeUserActive, u.UpdatedAt); err != nil {
 				return err
 			}
 		}
@@ -333,7 +333,7 @@ func (db *DB) DeleteUser(ctx context.Context, orgID, id string, check func(versi
 				return err
 			}
 		}
-		if err := db.enqueue(tx, orgID, []string{id}, scimflow.ReasonUserDeleted, db.now()); err != nil {
+		if err := db.enqueue(tx, orgID, []string{id}, scimflow.ChangeUserDeleted, db.now()); err != nil {
 			return err
 		}
 		return tx.Where("id = ?", id).Delete(&userRow{}).Error
