@@ -41,8 +41,23 @@ type Recalculator interface {
 	// RecalculateGroup starts the group's recalculation workflow, or
 	// signals the running one that a newer mapping version exists.
 	RecalculateGroup(ctx context.Context, rec *scimflow.Recalculation) error
+	// MembersChanged wakes the org's membership recalculation after a
+	// committed change that filled the outbox.
+	MembersChanged(ctx context.Context, orgID string) error
 	// Progress returns rec with the live numbers of its running workflow.
 	Progress(ctx context.Context, rec *scimflow.Recalculation) (*scimflow.Recalculation, error)
+}
+
+// membersChanged tells the engine that a SCIM write queued permission
+// changes. The change is already committed with its outbox rows, so a
+// failure here only delays it until the sweeper's next pass.
+func (s *Server) membersChanged(c *gin.Context) {
+	if s.Recalc == nil {
+		return
+	}
+	if err := s.Recalc.MembersChanged(c, orgID(c)); err != nil {
+		s.Logger.WarnContext(c, "membership recalculation not signalled; the sweeper will retry", "org", orgID(c), "error", err)
+	}
 }
 
 const (

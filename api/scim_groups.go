@@ -48,6 +48,9 @@ func (s *Server) createGroup(c *gin.Context) {
 		s.scimError(c, err)
 		return
 	}
+	if len(ids) > 0 {
+		s.membersChanged(c)
+	}
 	s.writeGroup(c, http.StatusCreated, g)
 }
 
@@ -96,6 +99,9 @@ func (s *Server) replaceGroup(c *gin.Context) {
 		s.scimError(c, err)
 		return
 	}
+	if hasMembers {
+		s.membersChanged(c)
+	}
 	s.writeGroup(c, http.StatusOK, g)
 }
 
@@ -143,6 +149,9 @@ func (s *Server) patchGroup(c *gin.Context) {
 		s.scimError(c, err)
 		return
 	}
+	if len(gp.Members) > 0 {
+		s.membersChanged(c)
+	}
 	// RFC 7644 §3.5.2: 204 unless the client asked for attributes. A
 	// group's member list can be huge; never echo it unasked.
 	if c.Query("attributes") == "" && c.Query("excludedAttributes") == "" {
@@ -158,6 +167,7 @@ func (s *Server) deleteGroup(c *gin.Context) {
 		s.scimError(c, err)
 		return
 	}
+	s.membersChanged(c)
 	c.Status(http.StatusNoContent)
 }
 

@@ -93,10 +93,12 @@ func (s *Server) replaceUser(c *gin.Context) {
 		return
 	}
 	check := ifMatch(c)
+	var wasActive bool
 	u, err := s.Users.UpdateUser(c, orgID(c), c.Param("id"), func(u *scimflow.User) error {
 		if err := check(u.Version); err != nil {
 			return err
 		}
+		wasActive = u.Active
 		// PUT replaces every writable attribute (RFC 7644 §3.5.1); the
 		// org role is scimflow's, not the IdP's, and survives.
 		next.Role = u.Role
@@ -106,6 +108,9 @@ func (s *Server) replaceUser(c *gin.Context) {
 	if err != nil {
 		s.scimError(c, err)
 		return
+	}
+	if u.Active != wasActive {
+		s.membersChanged(c) // (de)activation queued a recalculation
 	}
 	s.writeUser(c, http.StatusOK, u)
 }
@@ -123,10 +128,12 @@ func (s *Server) patchUser(c *gin.Context) {
 	}
 	check := ifMatch(c)
 	base := s.baseURL(c) + "/scim/v2"
+	var wasActive bool
 	u, err := s.Users.UpdateUser(c, orgID(c), c.Param("id"), func(u *scimflow.User) error {
 		if err := check(u.Version); err != nil {
 			return err
 		}
+		wasActive = u.Active
 		doc, err := patch.Apply(scim.EncodeUser(u, base), ops, schema.UserResourceType)
 		if err != nil {
 			return err
@@ -147,6 +154,9 @@ func (s *Server) patchUser(c *gin.Context) {
 		s.scimError(c, err)
 		return
 	}
+	if u.Active != wasActive {
+		s.membersChanged(c) // (de)activation queued a recalculation
+	}
 	s.writeUser(c, http.StatusOK, u)
 }
 
@@ -155,6 +165,7 @@ func (s *Server) deleteUser(c *gin.Context) {
 		s.scimError(c, err)
 		return
 	}
+	s.membersChanged(c)
 	c.Status(http.StatusNoContent)
 }
 

@@ -1,0 +1,116 @@
+// Package activities implements the I/O of scimflow's workflows: each
+// activity reads the current state from the database (never from workflow
+// input), does one bounded, set-based batch, heartbeats, and is idempotent.
+// Permanent failures (the org or group is gone) are non-retryable
+// application errors of type workflows.ErrNotFound; everything else is
+// retried by the workflow's policy.
+package activities
+
+import (
+	"context"
+	"log/slog"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/scimflow/scimflow/internal/store"
+	"github.com/scimflow/scimflow/workflows"
+)
+
+// Metrics counts what reconciliation repaired; nil is allowed.
+type Metrics interface {
+	AddDrift(orgID string, rows int)
+}
+
+// Activities holds the dependencies of every activity.
+type Activities struct {
+	DB      *store.DB
+	Logger  *slog.Logger
+	Metrics Metrics
+}
+
+// classify turns a permanent store error into a non-retryable one.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	if store.IsNotFound(err) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), workflows.ErrNotFound, nil)
+	}
+	return err
+}
+
+// StartGroupPass marks the group's recalculations as running and counts
+// its members.
+func (a *Activities) StartGroupPass(ctx context.Context, in workflows.StartGroupPassInput) (workflows.StartGroupPassResult, error) {
+	total, err := a.DB.StartGroupPass(ctx, in.OrgID, in.GroupID, in.Version, in.WorkflowID)
+	return workflows.StartGroupPassResult{Total: total}, classify(err)
+}
+
+// RecalculateGroupBatch recalculates one keyset page of a group's members,
+// on the entry points the pass can affect, with the mapping as it is in
+// the database now.
+func (a *Activities) RecalculateGroupBatch(ctx context.Context, in workflows.GroupBatchInput) (workflows.GroupBatchResult, error) {
+	if _, err := a.DB.FindGroup(ctx, in.OrgID, in.GroupID); err != nil {
+		return workflows.GroupBatchResult{}, classify(err)
+	}
+	ids, err := a.DB.GroupMemberPage(ctx, in.OrgID, in.GroupID, in.After, in.Limit)
+	if err != nil {
+		return workflows.GroupBatchResult{}, err
+	}
+	activity.RecordHeartbeat(ctx, in.After)
+	res := workflows.GroupBatchResult{Next: in.After, Processed: len(ids), Done: len(ids) < in.Limit}
+	if len(ids) == 0 {
+		return res, nil
+	}
+	eps, err := a.DB.PassEntryPoints(ctx, in.OrgID, in.GroupID, in.Version)
+	if err != nil {
+		return res, err
+	}
+	if res.Changed, err = a.DB.RecalculateUsers(ctx, in.OrgID, ids, eps); err != nil {
+		return res, err
+	}
+	res.Next = ids[len(ids)-1]
+	activity.RecordHeartbeat(ctx, res.Next)
+	if err := a.DB.RecordGroupProgress(ctx, in.OrgID, in.GroupID, in.ProcessedSoFar+int64(len(ids))); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// FinishGroupPass records the outcome of a pass and reports the group's
+// current mapping version.
+func (a *Activities) FinishGroupPass(ctx context.Context, in workflows.FinishGroupPassInput) (workflows.FinishGroupPassResult, error) {
+	v, ok, err := a.DB.FinishGroupPass(ctx, in.OrgID, in.GroupID, in.Version, in.Processed, in.Changed, in.Error)
+	return workflows.FinishGroupPassResult{LatestVersion: v, GroupExists: ok}, err
+}
+
+// ProcessOutbox recalculates the users of the next outbox batch of an org.
+func (a *Activities) ProcessOutbox(ctx context.Context, in workflows.OutboxInput) (workflows.OutboxResult, error) {
+	users, changed, more, err := a.DB.ProcessOutbox(ctx, in.OrgID, in.Limit)
+	return workflows.OutboxResult{Users: users, Changed: changed, More: more}, classify(err)
+}
+
+// ReconcileBatch recomputes one page of an org's users from scratch. Any
+// repair means an earlier recalculation was lost or wrong: it is logged as
+// a warning and counted.
+func (a *Activities) ReconcileBatch(ctx context.Context, in workflows.ReconcileInput) (workflows.ReconcileResult, error) {
+	next, users, fixed, done, err := a.DB.ReconcileUsers(ctx, in.OrgID, in.After, in.Limit)
+	if err != nil {
+		return workflows.ReconcileResult{}, classify(err)
+	}
+	if fixed > 0 {
+		if a.Logger != nil {
+			a.Logger.WarnContext(ctx, "reconciliation repaired drifted effective roles", "org", in.OrgID, "rows", fixed)
+		}
+		if a.Metrics != nil {
+			a.Metrics.AddDrift(in.OrgID, fixed)
+		}
+	}
+	return workflows.ReconcileResult{Next: next, Users: users, Fixed: fixed, Done: done}, nil
+}
+
+// ListOrgs returns every org id, for ReconcileAll.
+func (a *Activities) ListOrgs(ctx context.Context) ([]string, error) {
+	return a.DB.ListOrgIDs(ctx)
+}

@@ -1,0 +1,159 @@
+// Package recalc is the client side of the recalculation engine: it
+// starts and signals scimflow's Temporal workflows for the API, reads
+// their live progress, and sets up what the workflows need on the server
+// (search attributes, the daily reconciliation schedule).
+package recalc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/scimflow/scimflow/internal/scimflow"
+	"github.com/scimflow/scimflow/internal/store"
+	"github.com/scimflow/scimflow/workflows"
+)
+
+// Engine implements api.Recalculator on a Temporal client.
+type Engine struct {
+	Client    client.Client
+	DB        *store.DB
+	BatchSize int // users per activity; 0: workflows.DefaultBatchSize
+}
+
+// RecalculateGroup starts the group's workflow, or signals the running one
+// with the new mapping version: SignalWithStart is atomic and needs no
+// worker to be up, so an "Update Group" is never lost nor run twice in
+// parallel.
+func (e *Engine) RecalculateGroup(ctx context.Context, rec *scimflow.Recalculation) error {
+	memo := map[string]any{"org": rec.OrgID, "group": rec.GroupID}
+	if org, err := e.DB.FindOrg(ctx, rec.OrgID); err == nil {
+		memo["orgName"] = org.Name
+	}
+	if g, err := e.DB.FindGroup(ctx, rec.OrgID, rec.GroupID); err == nil {
+		memo["groupName"] = g.DisplayName
+	}
+	opts := client.StartWorkflowOptions{
+		ID:                    workflows.GroupWorkflowID(rec.OrgID, rec.GroupID),
+		TaskQueue:             workflows.TaskQueue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		Memo:                  memo,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.OrgIDAttribute.ValueSet(rec.OrgID), workflows.GroupIDAttribute.ValueSet(rec.GroupID)),
+	}
+	_, err := e.Client.SignalWithStartWorkflow(ctx, opts.ID, workflows.SignalMappingChanged,
+		workflows.MappingChanged{Version: rec.MappingVersion}, opts, workflows.GroupRecalculationName,
+		workflows.GroupInput{OrgID: rec.OrgID, GroupID: rec.GroupID, Version: rec.MappingVersion, BatchSize: e.BatchSize})
+	return err
+}
+
+// MembersChanged wakes the org's membership workflow (starting it when it
+// is not running) to consume the outbox.
+func (e *Engine) MembersChanged(ctx context.Context, orgID string) error {
+	opts := client.StartWorkflowOptions{
+		ID:                    workflows.MembersWorkflowID(orgID),
+		TaskQueue:             workflows.TaskQueue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		Memo:                  map[string]any{"org": orgID},
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.OrgIDAttribute.ValueSet(orgID)),
+	}
+	_, err := e.Client.SignalWithStartWorkflow(ctx, opts.ID, workflows.SignalOutbox, nil, opts,
+		workflows.MemberRecalculationName, workflows.MembersInput{OrgID: orgID, BatchSize: e.BatchSize})
+	return err
+}
+
+// Progress returns rec with the live numbers of the group's workflow when
+// that workflow is working on rec's mapping version (or a newer one, into
+// which rec was coalesced).
+func (e *Engine) Progress(ctx context.Context, rec *scimflow.Recalculation) (*scimflow.Recalculation, error) {
+	if rec.GroupID == "" {
+		return rec, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	v, err := e.Client.QueryWorkflow(ctx, workflows.GroupWorkflowID(rec.OrgID, rec.GroupID), "", workflows.QueryProgress)
+	if err != nil {
+		return rec, err
+	}
+	var p workflows.Progress
+	if err := v.Get(&p); err != nil {
+		return rec, err
+	}
+	if p.Version < rec.MappingVersion || p.Status != workflows.StatusRunning {
+		return rec, nil // not started on it yet, or already finished: the record knows
+	}
+	out := *rec
+	out.Status, out.Total, out.Processed, out.Changed = scimflow.RecalcRunning, p.Total, p.Processed, p.Changed
+	if out.StartedAt == nil {
+		out.StartedAt = &p.StartedAt
+	}
+	return &out, nil
+}
+
+// Reconcile recomputes an org's effective roles from scratch and waits
+// for the result.
+func (e *Engine) Reconcile(ctx context.Context, orgID string) (workflows.ReconcileOrgResult, error) {
+	var res workflows.ReconcileOrgResult
+	run, err := e.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       workflows.ReconcileWorkflowID(orgID),
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		Memo:                     map[string]any{"org": orgID},
+		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.OrgIDAttribute.ValueSet(orgID)),
+	}, workflows.ReconcileOrgName, workflows.ReconcileOrgInput{OrgID: orgID, BatchSize: e.BatchSize})
+	if err != nil {
+		return res, err
+	}
+	err = run.Get(ctx, &res)
+	return res, err
+}
+
+// EnsureSearchAttributes registers scimflow's custom search attributes on
+// the namespace; registering them again is not an error.
+func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	_, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace: namespace,
+		SearchAttributes: map[string]enumspb.IndexedValueType{
+			workflows.OrgIDAttribute.GetName():   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+			workflows.GroupIDAttribute.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		},
+	})
+	var exists *serviceerror.AlreadyExists
+	if err != nil && !errors.As(err, &exists) {
+		return fmt.Errorf("register search attributes: %w", err)
+	}
+	return nil
+}
+
+// ScheduleID is the Temporal Schedule of the daily reconciliation.
+const ScheduleID = "scimflow-reconcile-daily"
+
+// EnsureSchedule creates the daily reconciliation schedule when it does
+// not exist yet.
+func EnsureSchedule(ctx context.Context, c client.Client, every time.Duration) error {
+	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID:   ScheduleID,
+		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}},
+		Action: &client.ScheduleWorkflowAction{
+			ID:        "reconcile-all",
+			Workflow:  workflows.ReconcileAllName,
+			TaskQueue: workflows.TaskQueue,
+		},
+		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+	})
+	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return nil
+	}
+	var exists *serviceerror.AlreadyExists
+	if err != nil && !errors.As(err, &exists) {
+		return fmt.Errorf("create reconciliation schedule: %w", err)
+	}
+	return nil
+}
