@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/scimflow/scimflow/internal/store"
+	"github.com/scimflow/scimflow/workflows"
 )
 
 // config is the process configuration: environment first, flags override.
@@ -15,6 +17,11 @@ type config struct {
 	HTTPAddr    string
 	DataDir     string
 	PublicURL   string
+
+	TemporalAddress   string
+	TemporalNamespace string
+	BatchSize         int           // users per recalculation activity
+	ReconcileEvery    time.Duration // interval of the reconciliation schedule
 }
 
 func loadConfig(env *environment) config {
@@ -23,6 +30,14 @@ func loadConfig(env *environment) config {
 		HTTPAddr:    env.getenv("SCIMFLOW_HTTP_ADDR"),
 		DataDir:     env.getenv("SCIMFLOW_DATA_DIR"),
 		PublicURL:   env.getenv("SCIMFLOW_PUBLIC_URL"),
+
+		TemporalAddress:   env.getenv("TEMPORAL_ADDRESS"),
+		TemporalNamespace: env.getenv("TEMPORAL_NAMESPACE"),
+		BatchSize:         workflows.DefaultBatchSize,
+		ReconcileEvery:    24 * time.Hour,
+	}
+	if c.TemporalNamespace == "" {
+		c.TemporalNamespace = "default"
 	}
 	if c.HTTPAddr == "" {
 		c.HTTPAddr = ":8080"
@@ -37,6 +52,14 @@ func loadConfig(env *environment) config {
 func (c *config) databaseFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "Postgres URL (env DATABASE_URL); empty: SQLite in the data dir")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the embedded SQLite database (env SCIMFLOW_DATA_DIR)")
+}
+
+// temporalFlags registers the Temporal flags.
+func (c *config) temporalFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.TemporalAddress, "temporal-address", c.TemporalAddress, "Temporal frontend host:port (env TEMPORAL_ADDRESS); dev: empty starts an embedded server")
+	fs.StringVar(&c.TemporalNamespace, "temporal-namespace", c.TemporalNamespace, "Temporal namespace (env TEMPORAL_NAMESPACE)")
+	fs.IntVar(&c.BatchSize, "batch-size", c.BatchSize, "users recalculated per activity")
+	fs.DurationVar(&c.ReconcileEvery, "reconcile-every", c.ReconcileEvery, "interval of the scheduled reconciliation")
 }
 
 // databaseURL is DATABASE_URL or, when unset, the SQLite file of the data dir.

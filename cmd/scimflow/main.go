@@ -1,7 +1,9 @@
 // Command scimflow runs the scimflow service and its operator tools.
 //
-//	scimflow dev        API + admin endpoints in one process (SQLite when DATABASE_URL is unset)
+//	scimflow dev        API + admin endpoints + worker + embedded Temporal (with its UI) in one process
 //	scimflow serve      API + admin endpoints
+//	scimflow worker     Temporal worker
+//	scimflow reconcile --org ID [--json]
 //	scimflow migrate    apply migrations and exit
 //	scimflow org create --name NAME [--plan free|business|enterprise] [--scim-groups] --json
 //	scimflow org update --org ID [--plan P] [--scim-groups=true|false] [--name N] --json
@@ -29,9 +31,11 @@ import (
 const usage = `usage: scimflow <command> [flags]
 
 commands:
-  dev            run API and admin endpoints in one process for development
+  dev            run everything in one process: API, admin, worker, embedded Temporal and its UI
   serve          run the API and admin endpoints
+  worker         run the Temporal worker that recalculates permissions
   migrate        apply database migrations and exit
+  reconcile      recompute an org's effective roles from scratch and report drift
   org create     create an org, its first Org Admin and an admin token
   org update     change an org's plan, SCIM Groups feature or name
   token create   create an API token (scope scim or admin)
@@ -88,6 +92,10 @@ func run(ctx context.Context, args []string, env *environment) error {
 		return runServe(ctx, rest, env, false)
 	case "migrate":
 		return runMigrate(ctx, rest, env)
+	case "worker":
+		return runWorker(ctx, rest, env)
+	case "reconcile":
+		return runReconcile(ctx, rest, env)
 	case "org", "token":
 		if len(rest) == 0 {
 			fmt.Fprint(env.stderr, usage)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/scimflow/scimflow/api"
+	"github.com/scimflow/scimflow/internal/recalc"
 	"github.com/scimflow/scimflow/internal/store"
 )
 
@@ -30,6 +31,7 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 	cfg.databaseFlags(fs)
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "address to listen on (env SCIMFLOW_HTTP_ADDR)")
 	fs.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "external base URL (env SCIMFLOW_PUBLIC_URL); default: from each request")
+	cfg.temporalFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -43,7 +45,14 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 	}
 	defer db.Close()
 
-	srv := &api.Server{Auth: db, Orgs: db, Users: db, Groups: db, Admin: db, Ready: []api.Pinger{db}, Logger: logger, PublicURL: cfg.PublicURL}
+	conn, err := connectTemporal(ctx, cfg, dev, logger)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	engine := &recalc.Engine{Client: conn.client, DB: db, BatchSize: cfg.BatchSize}
+	srv := &api.Server{Auth: db, Orgs: db, Users: db, Groups: db, Admin: db, Recalc: engine,
+		Ready: []api.Pinger{db}, Logger: logger, PublicURL: cfg.PublicURL}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
@@ -55,11 +64,27 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 	fmt.Fprintf(env.stdout, "scimflow %s: listening on %s\n", name, base)
 	fmt.Fprintf(env.stdout, "  SCIM base URL: %s/scim/v2\n", base)
 	fmt.Fprintf(env.stdout, "  database:      %s\n", db.Dialect())
+	if conn.dev != nil {
+		fmt.Fprintf(env.stdout, "  Temporal:      %s (embedded)\n", conn.dev.FrontendAddr)
+		fmt.Fprintf(env.stdout, "  Temporal UI:   %s\n", conn.dev.UIURL)
+	} else {
+		fmt.Fprintf(env.stdout, "  Temporal:      %s\n", cfg.TemporalAddress)
+	}
 	if dev {
 		if err := devBootstrap(ctx, db, cfg, env); err != nil {
 			ln.Close()
 			return err
 		}
+	}
+	if dev {
+		// dev is the whole product in one process: the worker runs here.
+		workerCtx, stopWorker := context.WithCancel(ctx)
+		workerDone := make(chan error, 1)
+		go func() { workerDone <- runWorkerLoop(workerCtx, conn, db, cfg, logger) }()
+		defer func() {
+			stopWorker()
+			<-workerDone
+		}()
 	}
 	if env.ready != nil {
 		env.ready(ln.Addr().String())

@@ -33,7 +33,11 @@ type Config struct {
 	DataDir   string // the SQLite file lives here (temporal.db)
 	Namespace string // created on start; default "default"
 	Host      string // listen host; default 127.0.0.1
-	UIPort    int    // Temporal web UI port; 0 picks a free one
+	// FrontendPort and UIPort are tried first (Temporal's usual 7233 and
+	// 8233, so that CLI commands find a running dev server); a free port
+	// is picked when they are taken. 0 always picks a free port.
+	FrontendPort int
+	UIPort       int
 	// SearchAttributes are registered on the namespace when it is created.
 	SearchAttributes map[string]enumspb.IndexedValueType
 	Logger           *slog.Logger
@@ -57,6 +61,15 @@ func freePort(host string) (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+func portFree(host string, port int) bool {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
 // Start starts the server and its UI.
 func Start(cfg Config) (*Server, error) {
 	if cfg.Namespace == "" {
@@ -77,6 +90,9 @@ func Start(cfg Config) (*Server, error) {
 		ports[i] = p
 	}
 	frontend := ports[0]
+	if cfg.FrontendPort != 0 && portFree(cfg.Host, cfg.FrontendPort) {
+		frontend = cfg.FrontendPort
+	}
 	dbPath := filepath.Join(cfg.DataDir, "temporal.db")
 	sqlCfg := &config.SQL{
 		PluginName:   sqliteplugin.PluginName,
@@ -151,7 +167,7 @@ func Start(cfg Config) (*Server, error) {
 	s := &Server{server: srv, FrontendAddr: net.JoinHostPort(cfg.Host, strconv.Itoa(frontend))}
 
 	uiPort := cfg.UIPort
-	if uiPort == 0 {
+	if uiPort == 0 || !portFree(cfg.Host, uiPort) {
 		if uiPort, err = freePort(cfg.Host); err != nil {
 			srv.Stop()
 			return nil, err

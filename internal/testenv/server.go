@@ -21,6 +21,7 @@ import (
 type Env struct {
 	T          testing.TB
 	URL        string // base URL of the server, no trailing slash
+	Server     *api.Server
 	DB         *store.DB
 	OrgID      string
 	AdminToken string
@@ -40,7 +41,7 @@ func ServerOn(t testing.TB, db *store.DB) *Env {
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	e := &Env{T: t, URL: hs.URL, DB: db}
+	e := &Env{T: t, URL: hs.URL, DB: db, Server: srv}
 	e.OrgID, e.AdminToken, e.SCIMToken = e.NewOrg("Acme", scimflow.PlanBusiness)
 	return e
 }

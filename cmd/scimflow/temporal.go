@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/scimflow/scimflow/activities"
+	"github.com/scimflow/scimflow/internal/devtemporal"
+	"github.com/scimflow/scimflow/internal/recalc"
+	"github.com/scimflow/scimflow/internal/store"
+	"github.com/scimflow/scimflow/worker"
+	"github.com/scimflow/scimflow/workflows"
+)
+
+// temporalConn is a Temporal client and, in dev, the embedded server.
+type temporalConn struct {
+	client client.Client
+	dev    *devtemporal.Server
+}
+
+func (t *temporalConn) Close() {
+	t.client.Close()
+	if t.dev != nil {
+		t.dev.Stop()
+	}
+}
+
+// connectTemporal connects to TEMPORAL_ADDRESS or, in dev mode when it is
+// unset, starts an embedded server in the data dir. Outside dev the client
+// is lazy: serve starts even while Temporal is down, and the sweeper hands
+// over what was committed meanwhile.
+func connectTemporal(ctx context.Context, cfg config, dev bool, logger *slog.Logger) (*temporalConn, error) {
+	opts := client.Options{
+		HostPort:  cfg.TemporalAddress,
+		Namespace: cfg.TemporalNamespace,
+		Logger:    sdklog.NewStructuredLogger(slog.New(logger.Handler().WithGroup("temporal"))),
+	}
+	conn := &temporalConn{}
+	if dev && cfg.TemporalAddress == "" {
+		srv, err := devtemporal.Start(devtemporal.Config{
+			DataDir:      filepath.Join(cfg.DataDir, "temporal"),
+			Namespace:    cfg.TemporalNamespace,
+			FrontendPort: 7233,
+			UIPort:       8233,
+			SearchAttributes: map[string]enumspb.IndexedValueType{
+				workflows.OrgIDAttribute.GetName():   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+				workflows.GroupIDAttribute.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+			},
+			Logger: logger,
+		})
+		if err != nil {
+			return nil, err
+		}
+		conn.dev, opts.HostPort = srv, srv.FrontendAddr
+		c, err := client.DialContext(ctx, opts)
+		if err != nil {
+			srv.Stop()
+			return nil, fmt.Errorf("connect to the embedded Temporal server: %w", err)
+		}
+		conn.client = c
+		return conn, nil
+	}
+	if opts.HostPort == "" {
+		opts.HostPort = client.DefaultHostPort
+	}
+	c, err := client.NewLazyClient(opts)
+	if err != nil {
+		return nil, fmt.Errorf("Temporal client for %s: %w", opts.HostPort, err)
+	}
+	conn.client = c
+	return conn, nil
+}
+
+// runWorker registers the search attributes and the reconciliation
+// schedule, then runs a worker and the sweeper until ctx ends.
+func runWorkerLoop(ctx context.Context, conn *temporalConn, db *store.DB, cfg config, logger *slog.Logger) error {
+	setupCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := recalc.EnsureSearchAttributes(setupCtx, conn.client, cfg.TemporalNamespace); err != nil {
+		logger.Warn("search attributes not registered; workflows will not start until they are", "error", err)
+	}
+	if err := recalc.EnsureSchedule(setupCtx, conn.client, cfg.ReconcileEvery); err != nil {
+		logger.Warn("reconciliation schedule not created", "error", err)
+	}
+	engine := &recalc.Engine{Client: conn.client, DB: db, BatchSize: cfg.BatchSize}
+	w := worker.New(conn.client, &activities.Activities{DB: db, Logger: logger}, sdkworker.Options{})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	defer w.Stop()
+	sweeper := &worker.Sweeper{DB: db, Engine: engine, Logger: logger}
+	sweeper.Run(ctx)
+	return nil
+}
