@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/scimflow/scimflow/internal/testenv"
+	"github.com/scimflow/scimflow/workflows"
 )
 
 // Integration tests of the recalculation engine: the real API, a real
@@ -172,7 +173,7 @@ func (f fixture) assertInvariant() {
 func TestUpdateGroupRecalculates(t *testing.T) {
 	t.Parallel()
 	f := fixture{t, testenv.Server(t)}
-	f.env.Engine(7) // small batches: 20 members take three activities
+	eng, _ := f.env.Engine(7) // small batches: 20 members take three activities
 	users := f.users(25, "u")
 	flows, reports := f.entryPoint("Flows"), f.entryPoint("Reports")
 	gid := f.group("Sales", users[:20]...)
@@ -195,6 +196,8 @@ func TestUpdateGroupRecalculates(t *testing.T) {
 			t.Errorf("non-member %s got access", u)
 		}
 	}
+	recordHistory(t, eng.Client, workflows.GroupWorkflowID(f.env.OrgID, gid), "group_recalculation")
+	recordHistory(t, eng.Client, workflows.MembersWorkflowID(f.env.OrgID), "member_recalculation")
 	// Narrowing the mapping revokes what is no longer granted.
 	f.waitCompleted(f.updateGroup(gid, reports, "contributor"))
 	got = f.roles()

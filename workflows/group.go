@@ -14,7 +14,10 @@ type GroupInput struct {
 	GroupID   string
 	Version   int64 // mapping version that asked for the recalculation
 	BatchSize int   // users per activity; 0 means DefaultBatchSize
-	State     *GroupState
+	// BatchesPerRun bounds a run's history before it continues as new;
+	// 0 means batchesPerRun.
+	BatchesPerRun int
+	State         *GroupState
 }
 
 // GroupState is carried across continue-as-new, so a long recalculation
@@ -167,7 +170,11 @@ func GroupRecalculation(ctx workflow.Context, in GroupInput) (Progress, error) {
 			details()
 			return progress(), nil
 		}
-		if runBatches >= batchesPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+		limit := in.BatchesPerRun
+		if limit <= 0 {
+			limit = batchesPerRun
+		}
+		if runBatches >= limit || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			drain()
 			next := in
 			next.Version, next.State = st.Target, &st
