@@ -1,8 +1,11 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -186,12 +189,27 @@ func page(c *gin.Context) (offset, limit, pageNo int, err error) {
 	return (pageNo - 1) * limit, limit, pageNo, nil
 }
 
-// readAdminJSON decodes a JSON body into v, refusing unknown fields.
+// readAdminJSON decodes a JSON body of at most 1 MiB into v, refusing
+// unknown fields and trailing data.
 func readAdminJSON(c *gin.Context, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20))
+	b, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return scimflow.Errorf(scimflow.ETOOLARGE, "request body is larger than 1 MiB")
+	}
+	if err != nil {
+		return scimflow.Errorf(scimflow.EINVALID, "cannot read the request body")
+	}
+	if err := checkText(b); err != nil {
+		return scimflow.Errorf(scimflow.EINVALID, "%s", scimflow.ErrorMessage(err))
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return scimflow.Errorf(scimflow.EINVALID, "request body is not valid: %s", jsonProblem(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return scimflow.Errorf(scimflow.EINVALID, "request body is not valid: trailing data after the JSON object")
 	}
 	return nil
 }

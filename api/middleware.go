@@ -43,6 +43,30 @@ func (s *Server) accessLog(c *gin.Context) {
 		slog.String("request_id", c.GetString(requestIDKey)))
 }
 
+// checkRequestText refuses paths and query strings that hold NUL
+// characters or invalid UTF-8: ids and filters end up in SQL, where
+// Postgres would reject them with a server error.
+func (s *Server) checkRequestText(c *gin.Context) {
+	for _, v := range []string{c.Request.URL.Path, c.Request.URL.RawQuery} {
+		if err := checkText([]byte(v)); err != nil {
+			s.fail(c, err)
+			c.Abort()
+			return
+		}
+	}
+	q := c.Request.URL.Query()
+	for k, vs := range q {
+		for _, v := range append(vs, k) {
+			if err := checkText([]byte(v)); err != nil {
+				s.fail(c, err)
+				c.Abort()
+				return
+			}
+		}
+	}
+	c.Next()
+}
+
 // recover turns a panic into a 500 in the surface's own error format.
 func (s *Server) recover(c *gin.Context) {
 	defer func() {

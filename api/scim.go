@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -118,7 +119,22 @@ func readBody(c *gin.Context) ([]byte, error) {
 	case len(bytes.TrimSpace(b)) == 0:
 		return nil, scimflow.SCIMErrorf(scimflow.SCIMInvalidSyntax, "request body is empty: a JSON object is required")
 	}
+	if err := checkText(b); err != nil {
+		return nil, err
+	}
 	return b, nil
+}
+
+// checkText refuses text no database column can hold: invalid UTF-8 and
+// NUL characters, raw or escaped as \u0000.
+func checkText(b []byte) error {
+	if !utf8.Valid(b) {
+		return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "the request is not valid UTF-8")
+	}
+	if bytes.IndexByte(b, 0) >= 0 || bytes.Contains(b, []byte(`\u0000`)) {
+		return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "the request contains a NUL character, which no value may hold")
+	}
+	return nil
 }
 
 // readJSON reads a body that must be one JSON object.
@@ -153,7 +169,10 @@ func jsonProblem(err error) string {
 	}
 	var typ *json.UnmarshalTypeError
 	if errors.As(err, &typ) {
-		return "expected a JSON object"
+		if typ.Field != "" {
+			return typ.Field + " must be a JSON " + jsonType(typ.Type.Kind().String()) + ", not " + typ.Value
+		}
+		return "expected a JSON object, not " + typ.Value
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return "unexpected end of input"
@@ -224,4 +243,18 @@ func rawObject(raw json.RawMessage) map[string]any {
 	var m map[string]any
 	json.Unmarshal(raw, &m)
 	return m
+}
+
+func jsonType(kind string) string {
+	switch kind {
+	case "string":
+		return "string"
+	case "slice", "array":
+		return "array"
+	case "struct", "map":
+		return "object"
+	case "bool":
+		return "boolean"
+	}
+	return "number"
 }

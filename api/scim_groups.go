@@ -28,6 +28,11 @@ func (s *Server) groupRoutes(r *gin.RouterGroup) {
 }
 
 func (s *Server) createGroup(c *gin.Context) {
+	p, err := projection(c)
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
 	raw, err := readJSON(c)
 	if err != nil {
 		s.scimError(c, err)
@@ -51,10 +56,15 @@ func (s *Server) createGroup(c *gin.Context) {
 	if len(ids) > 0 {
 		s.membersChanged(c)
 	}
-	s.writeGroup(c, http.StatusCreated, g)
+	s.writeGroup(c, http.StatusCreated, g, p)
 }
 
 func (s *Server) getGroup(c *gin.Context) {
+	p, err := projection(c)
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
 	g, err := s.Groups.FindGroup(c, orgID(c), c.Param("id"))
 	if err != nil {
 		s.scimError(c, err)
@@ -65,10 +75,15 @@ func (s *Server) getGroup(c *gin.Context) {
 		c.Status(http.StatusNotModified)
 		return
 	}
-	s.writeGroup(c, http.StatusOK, g)
+	s.writeGroup(c, http.StatusOK, g, p)
 }
 
 func (s *Server) replaceGroup(c *gin.Context) {
+	p, err := projection(c)
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
 	raw, err := readJSON(c)
 	if err != nil {
 		s.scimError(c, err)
@@ -102,10 +117,15 @@ func (s *Server) replaceGroup(c *gin.Context) {
 	if hasMembers {
 		s.membersChanged(c)
 	}
-	s.writeGroup(c, http.StatusOK, g)
+	s.writeGroup(c, http.StatusOK, g, p)
 }
 
 func (s *Server) patchGroup(c *gin.Context) {
+	p, err := projection(c)
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
 	body, err := readBody(c)
 	if err != nil {
 		s.scimError(c, err)
@@ -128,7 +148,7 @@ func (s *Server) patchGroup(c *gin.Context) {
 	}
 	if len(gp.Attrs) > 0 {
 		ch.Apply = func(g *scimflow.Group) error {
-			doc, err := patch.Apply(scim.EncodeGroup(g, base), gp.Attrs, schema.GroupResourceType)
+			doc, err := gp.ApplyAttrs(scim.EncodeGroup(g, base), schema.GroupResourceType)
 			if err != nil {
 				return err
 			}
@@ -159,7 +179,7 @@ func (s *Server) patchGroup(c *gin.Context) {
 		c.Status(http.StatusNoContent)
 		return
 	}
-	s.writeGroup(c, http.StatusOK, g)
+	s.writeGroup(c, http.StatusOK, g, p)
 }
 
 func (s *Server) deleteGroup(c *gin.Context) {
@@ -217,12 +237,7 @@ func (s *Server) queryGroups(c *gin.Context, r listRequest) {
 
 // writeGroup answers with one group: ETag, Location for 201, and its
 // members streamed page by page unless the projection leaves them out.
-func (s *Server) writeGroup(c *gin.Context, status int, g *scimflow.Group) {
-	p, err := projection(c)
-	if err != nil {
-		s.scimError(c, err)
-		return
-	}
+func (s *Server) writeGroup(c *gin.Context, status int, g *scimflow.Group, p scim.Projection) {
 	base := s.baseURL(c) + "/scim/v2"
 	c.Header("ETag", scim.ETag(g.Version))
 	if status == http.StatusCreated {

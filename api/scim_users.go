@@ -26,13 +26,10 @@ func decodeUser(c *gin.Context) (*scimflow.User, error) {
 	return scim.DecodeUser(norm)
 }
 
-// writeUser answers with u, its ETag and, for 201, its Location.
-func (s *Server) writeUser(c *gin.Context, status int, u *scimflow.User) {
-	p, err := projection(c)
-	if err != nil {
-		s.scimError(c, err)
-		return
-	}
+// writeUser answers with u, its ETag and, for 201, its Location. The
+// projection p was parsed before any write, so a bad attributes= never
+// follows a committed change.
+func (s *Server) writeUser(c *gin.Context, status int, u *scimflow.User, p scim.Projection) {
 	groups, err := s.groupsOf(c, p, u)
 	if err != nil {
 		s.scimError(c, err)
@@ -47,6 +44,11 @@ func (s *Server) writeUser(c *gin.Context, status int, u *scimflow.User) {
 }
 
 func (s *Server) createUser(c *gin.Context) {
+	p, err := projection(c)
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
 	u, err := decodeUser(c)
 	if err != nil {
 		s.scimError(c, err)
@@ -57,10 +59,15 @@ func (s *Server) createUser(c *gin.Context) {
 		s.scimError(c, err)
 		return
 	}
-	s.writeUser(c, http.StatusCreated, u)
+	s.writeUser(c, http.StatusCreated, u, p)
 }
 
 func (s *Server) getUser(c *gin.Context) {
+	p, err := projection(c)
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
 	u, err := s.Users.FindUser(c, orgID(c), c.Param("id"))
 	if err != nil {
 		s.scimError(c, err)
@@ -71,7 +78,7 @@ func (s *Server) getUser(c *gin.Context) {
 		c.Status(http.StatusNotModified)
 		return
 	}
-	s.writeUser(c, http.StatusOK, u)
+	s.writeUser(c, http.StatusOK, u, p)
 }
 
 // ifMatch returns an update precondition for the If-Match header
@@ -87,6 +94,11 @@ func ifMatch(c *gin.Context) func(version int64) error {
 }
 
 func (s *Server) replaceUser(c *gin.Context) {
+	p, err := projection(c)
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
 	next, err := decodeUser(c)
 	if err != nil {
 		s.scimError(c, err)
@@ -112,10 +124,15 @@ func (s *Server) replaceUser(c *gin.Context) {
 	if u.Active != wasActive {
 		s.membersChanged(c) // (de)activation queued a recalculation
 	}
-	s.writeUser(c, http.StatusOK, u)
+	s.writeUser(c, http.StatusOK, u, p)
 }
 
 func (s *Server) patchUser(c *gin.Context) {
+	p, err := projection(c)
+	if err != nil {
+		s.scimError(c, err)
+		return
+	}
 	body, err := readBody(c)
 	if err != nil {
 		s.scimError(c, err)
@@ -157,7 +174,7 @@ func (s *Server) patchUser(c *gin.Context) {
 	if u.Active != wasActive {
 		s.membersChanged(c) // (de)activation queued a recalculation
 	}
-	s.writeUser(c, http.StatusOK, u)
+	s.writeUser(c, http.StatusOK, u, p)
 }
 
 func (s *Server) deleteUser(c *gin.Context) {
@@ -214,7 +231,7 @@ func (s *Server) queryUsers(c *gin.Context, r listRequest) {
 // groupsOf loads the read-only groups attribute of users, unless the
 // projection leaves it out (one query per page either way).
 func (s *Server) groupsOf(c *gin.Context, p scim.Projection, users ...*scimflow.User) (map[string][]scimflow.Group, error) {
-	if p.Excludes("groups") || len(users) == 0 {
+	if !p.Requests("groups") || len(users) == 0 {
 		return nil, nil
 	}
 	ids := make([]string, len(users))

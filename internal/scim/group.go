@@ -1,10 +1,12 @@
 package scim
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/scimflow/scimflow/internal/scim/filter"
 	"github.com/scimflow/scimflow/internal/scim/patch"
+	"github.com/scimflow/scimflow/internal/scim/schema"
 	"github.com/scimflow/scimflow/internal/scimflow"
 )
 
@@ -98,6 +100,7 @@ func MemberIDs(v any) ([]string, error) {
 // per-member deltas in SQL, in order).
 type GroupPatch struct {
 	Attrs   []patch.Operation
+	Index   []int // Index[i] is the position of Attrs[i] in the request, for error messages
 	Members []scimflow.MemberOp
 }
 
@@ -122,12 +125,12 @@ func SplitGroupPatch(ops []patch.Operation) (GroupPatch, error) {
 				gp.Members = append(gp.Members, *memberOp)
 			}
 			if rest != nil {
-				gp.Attrs = append(gp.Attrs, *rest)
+				gp.Attrs, gp.Index = append(gp.Attrs, *rest), append(gp.Index, i)
 			}
 			continue
 		}
 		if !strings.EqualFold(op.Path.Attr.Name, "members") || (op.Path.Attr.URI != "" && !strings.EqualFold(op.Path.Attr.URI, GroupURN)) {
-			gp.Attrs = append(gp.Attrs, op)
+			gp.Attrs, gp.Index = append(gp.Attrs, op), append(gp.Index, i)
 			continue
 		}
 		m, err := memberOp(op)
@@ -137,6 +140,25 @@ func SplitGroupPatch(ops []patch.Operation) (GroupPatch, error) {
 		gp.Members = append(gp.Members, m)
 	}
 	return gp, nil
+}
+
+// ApplyAttrs applies the attribute operations to doc one by one, so that
+// an error names the operation's position in the request.
+func (gp GroupPatch) ApplyAttrs(doc map[string]any, rt schema.ResourceType) (map[string]any, error) {
+	for j, op := range gp.Attrs {
+		next, err := patch.Apply(doc, []patch.Operation{op}, rt)
+		if err != nil {
+			var e *scimflow.Error
+			if errors.As(err, &e) {
+				c := *e
+				c.Message = strings.Replace(e.Message, "Operations[0]: ", "Operations["+itoa(gp.Index[j])+"]: ", 1)
+				return nil, &c
+			}
+			return nil, err
+		}
+		doc = next
+	}
+	return doc, nil
 }
 
 func opError(i int, err error) error {
@@ -211,9 +233,15 @@ func memberOp(op patch.Operation) (scimflow.MemberOp, error) {
 	case patch.OpReplace:
 		return scimflow.MemberOp{Kind: scimflow.MembersSet, UserIDs: ids}, nil
 	}
-	// remove: with a value list, only those members (Entra); without, all.
-	if op.Value == nil {
+	// remove: with a value list, only those members (Entra); without a
+	// value, all (RFC 7644 §3.5.2.2). An explicit null is ambiguous and
+	// must never empty a group: it is refused.
+	if !op.HasValue {
 		return scimflow.MemberOp{Kind: scimflow.MembersRemoveAll}, nil
+	}
+	if op.Value == nil {
+		return scimflow.MemberOp{}, scimflow.SCIMErrorf(scimflow.SCIMInvalidValue,
+			`"value": null is ambiguous for a remove of members: list the members to remove, or leave "value" out to remove every member`)
 	}
 	return scimflow.MemberOp{Kind: scimflow.MembersRemove, UserIDs: ids}, nil
 }

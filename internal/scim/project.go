@@ -71,6 +71,18 @@ func isCoreURN(uri string) bool {
 	return strings.EqualFold(uri, UserURN) || strings.EqualFold(uri, GroupURN)
 }
 
+// Requests reports whether attributes= names the top-level attribute name
+// explicitly: attributes whose "returned" is "request" (User.groups) are
+// only returned then.
+func (p Projection) Requests(name string) bool {
+	for _, a := range p.include {
+		if strings.EqualFold(a.Name, name) && (a.URI == "" || isCoreURN(a.URI)) {
+			return true
+		}
+	}
+	return false
+}
+
 // Apply returns doc reduced to the projection. doc is not modified.
 func (p Projection) Apply(doc map[string]any) map[string]any {
 	if p.IsZero() {

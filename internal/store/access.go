@@ -245,7 +245,7 @@ func (db *DB) LatestRecalculation(ctx context.Context, orgID, groupID string) (*
 const effectiveSQL = `
 	SELECT gm.user_id, m.entry_point_id, max(r.rank) AS rank
 	FROM group_members gm
-	JOIN users u ON u.id = gm.user_id AND u.active
+	JOIN users u ON u.id = gm.user_id AND u.active AND u.org_id = ?
 	JOIN group_mappings m ON m.group_id = gm.group_id
 	JOIN roles r ON r.name = m.role
 	WHERE gm.user_id IN ? %s
@@ -285,11 +285,13 @@ func (db *DB) RecalculateUsers(ctx context.Context, orgID string, userIDs, entry
 func (db *DB) recalculateChunk(tx *gorm.DB, orgID string, ids, eps []string) (int, error) {
 	if db.dialect == Postgres {
 		var locked []string
-		if err := tx.Raw("SELECT id FROM users WHERE id IN ? ORDER BY id FOR UPDATE", ids).Scan(&locked).Error; err != nil {
+		// NO KEY UPDATE: serialises recalculations of a user without
+		// blocking membership inserts (their foreign keys take KEY SHARE).
+		if err := tx.Raw("SELECT id FROM users WHERE id IN ? AND org_id = ? ORDER BY id FOR NO KEY UPDATE", ids, orgID).Scan(&locked).Error; err != nil {
 			return 0, err
 		}
 	}
-	epCond, args := "", []any{ids}
+	epCond, args := "", []any{orgID, ids}
 	if eps != nil {
 		epCond = "AND m.entry_point_id IN ?"
 		args = append(args, eps)
@@ -307,7 +309,7 @@ func (db *DB) recalculateChunk(tx *gorm.DB, orgID string, ids, eps []string) (in
 		return 0, res.Error
 	}
 	n := int(res.RowsAffected)
-	delCond, delArgs := "user_id IN ?", []any{ids}
+	delCond, delArgs := "org_id = ? AND user_id IN ?", []any{orgID, ids}
 	if eps != nil {
 		delCond += " AND entry_point_id IN ?"
 		delArgs = append(delArgs, eps)

@@ -64,10 +64,19 @@ func translateGroupErr(err error, g *scimflow.Group) error {
 	return scimflow.SCIMErrorf(scimflow.SCIMUniqueness, "a group named %q already exists", g.DisplayName)
 }
 
+// maxIndexed bounds values that go into an index (Postgres refuses index
+// entries over about 2.7 kB).
+const maxIndexed = 1024
+
 func validateGroup(g *scimflow.Group) error {
 	g.DisplayName = strings.TrimSpace(g.DisplayName)
-	if g.DisplayName == "" {
+	switch {
+	case g.DisplayName == "":
 		return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "displayName is required")
+	case len(g.DisplayName) > maxIndexed:
+		return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "displayName is longer than %d bytes", maxIndexed)
+	case len(g.ExternalID) > maxIndexed:
+		return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "externalId is longer than %d bytes", maxIndexed)
 	}
 	return nil
 }
@@ -305,7 +314,11 @@ func plural(n int, word string) string {
 }
 
 func (db *DB) addMembers(tx *gorm.DB, g *scimflow.Group, ids []string, now time.Time) (int, error) {
+	// Rows are written in id order: the foreign key locks each user row,
+	// and recalculations lock users in id order too, so the two cannot
+	// deadlock.
 	ids = dedupe(ids)
+	sort.Strings(ids)
 	if len(ids) == 0 {
 		return 0, nil
 	}
@@ -342,6 +355,7 @@ func (db *DB) addMembers(tx *gorm.DB, g *scimflow.Group, ids []string, now time.
 
 func (db *DB) removeMembers(tx *gorm.DB, g *scimflow.Group, ids []string, now time.Time) (int, error) {
 	ids = dedupe(ids)
+	sort.Strings(ids)
 	n := 0
 	for i := 0; i < len(ids); i += chunk {
 		var removed []string

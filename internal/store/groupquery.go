@@ -110,6 +110,9 @@ func groupOrder(sortBy string) (string, error) {
 	if err != nil || p.Filter != nil || !ok {
 		return "", scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "cannot sort Groups by %q", sortBy)
 	}
+	if strings.HasPrefix(col.expr, "'") {
+		return "", nil // a constant (meta.resourceType): every row sorts alike
+	}
 	if col.kind == kindString && !col.caseExact {
 		return "lower(" + col.expr + ")", nil
 	}

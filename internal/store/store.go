@@ -176,5 +176,20 @@ func internal(op string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "22021", "22P05", "54000", "22001":
+			// Text the database cannot store or index (encoding, size): the
+			// client's value, not the server, is at fault.
+			return &scimflow.Error{Code: scimflow.EINVALID, SCIMType: scimflow.SCIMInvalidValue,
+				Message: "a value is too long or contains characters that cannot be stored", Err: err}
+		case "23503":
+			// A referenced row vanished under a concurrent request.
+			return &scimflow.Error{Code: scimflow.ECONFLICT, Message: "a resource this request refers to was deleted meanwhile; retry", Err: err}
+		case "40P01", "40001":
+			return &scimflow.Error{Code: scimflow.ECONFLICT, Message: "the request collided with a concurrent change; retry", Err: err}
+		}
+	}
 	return &scimflow.Error{Code: scimflow.EINTERNAL, Message: "internal error", Err: fmt.Errorf("%s: %w", op, err)}
 }

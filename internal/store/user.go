@@ -192,7 +192,21 @@ func translateUserErr(err error, u *scimflow.User) error {
 	return scimflow.SCIMErrorf(scimflow.SCIMUniqueness, "a user with the same unique attributes already exists")
 }
 
+// validateUser bounds the values that go into indexes.
+func validateUser(u *scimflow.User) error {
+	switch {
+	case len(u.UserName) > maxIndexed:
+		return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "userName is longer than %d bytes", maxIndexed)
+	case len(u.ExternalID) > maxIndexed:
+		return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "externalId is longer than %d bytes", maxIndexed)
+	}
+	return nil
+}
+
 func insertUser(tx *gorm.DB, u *scimflow.User, now time.Time) error {
+	if err := validateUser(u); err != nil {
+		return err
+	}
 	if u.ID == "" {
 		u.ID = uuid.NewString()
 	}
@@ -237,7 +251,9 @@ func findUser(tx *gorm.DB, orgID, id string, lock bool) (*scimflow.User, error) 
 	var r userRow
 	q := tx.Where("org_id = ? AND id = ? AND source = 'scim'", orgID, id)
 	if lock {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		// NO KEY UPDATE serialises updates of the user without blocking
+		// foreign-key inserts into group_members.
+		q = q.Clauses(clause.Locking{Strength: "NO KEY UPDATE"})
 	}
 	err := q.Take(&r).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -280,6 +296,9 @@ func (db *DB) UpdateUser(ctx context.Context, orgID, id string, fn func(*scimflo
 			out = u
 			return nil
 		}
+		if err := validateUser(u); err != nil {
+			return err
+		}
 		u.ID, u.OrgID, u.Local, u.CreatedAt = id, orgID, false, created
 		u.Version, u.UpdatedAt = version+1, db.now()
 		if u.Role == "" {
@@ -318,6 +337,24 @@ func (db *DB) UpdateUser(ctx context.Context, orgID, id string, fn func(*scimflo
 // the current version first and may veto the deletion (If-Match).
 func (db *DB) DeleteUser(ctx context.Context, orgID, id string, check func(version int64) error) error {
 	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// The user leaves every group (foreign keys cascade): those groups
+		// change, so their versions move too, or a client's cached ETag
+		// would match a group whose members changed. Groups are locked
+		// before the user, in the order group PATCHes lock them, and in id
+		// order, so that two deletions sharing groups cannot deadlock.
+		if db.dialect == Postgres {
+			var locked []string
+			err := tx.Raw(`SELECT id FROM groups WHERE org_id = ? AND id IN (SELECT group_id FROM group_members WHERE user_id = ?)
+				ORDER BY id FOR UPDATE`, orgID, id).Scan(&locked).Error
+			if err != nil {
+				return err
+			}
+		}
+		err := tx.Exec(`UPDATE groups SET version = version + 1, updated_at = ?
+			WHERE org_id = ? AND id IN (SELECT group_id FROM group_members WHERE user_id = ?)`, db.now(), orgID, id).Error
+		if err != nil {
+			return err
+		}
 		var r userRow
 		q := tx.Select("id", "version").Where("org_id = ? AND id = ? AND source = 'scim'", orgID, id)
 		if db.dialect == Postgres {

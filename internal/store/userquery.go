@@ -278,6 +278,9 @@ func userOrder(sortBy string) (string, error) {
 	if !ok {
 		return "", scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "cannot sort by %q", sortBy)
 	}
+	if strings.HasPrefix(col.expr, "'") {
+		return "", nil // a constant (meta.resourceType): every row sorts alike
+	}
 	if col.kind == kindString && !col.caseExact {
 		return "lower(" + col.expr + ")", nil
 	}

@@ -251,6 +251,12 @@ func (a *applier) pathlessMember(op, k string, v any) error {
 	if t.res.Schema == "" && t.res.Attr.Name == "id" && !t.selects() && t.res.Sub == nil && a.isOwnID(v) {
 		return nil
 	}
+	// A whole resource sent as a path-less value echoes what the server
+	// owns (meta, groups): not an attempt to change it. An explicit path to
+	// them, or a different id, is still a mutability error.
+	if t.res.Attr.Name != "id" && t.res.Attr.Mutability == schema.MutabilityReadOnly {
+		return nil
+	}
 	return a.set(op, t, v)
 }
 

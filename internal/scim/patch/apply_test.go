@@ -94,6 +94,21 @@ var applyTests = []applyTest{
 		want: `{` + coreURN + `,"id":"u1","userName":"bjensen","active":false}`,
 	},
 	{
+		name: "replace of a filtered element keeps the sub-attributes not given (RFC 7644 §3.5.2.3)",
+		doc:  bjensen,
+		body: req(`{"op":"replace","path":"emails[type eq \"work\"]","value":{"value":"w2@x.com"}}`),
+		want: `{` + coreURN + `,"id":"u1","userName":"bjensen","active":true,` +
+			`"name":{"givenName":"Barbara","familyName":"Jensen"},` +
+			`"emails":[{"value":"w2@x.com","type":"work","primary":true},{"value":"babs@home.example","type":"home"}],` +
+			`"meta":{"resourceType":"User","created":"2024-01-02T03:04:05Z"}}`,
+	},
+	{
+		name: "a whole resource as a path-less value: echoed meta and groups are ignored",
+		doc:  bare,
+		body: req(`{"op":"replace","value":{"id":"u1","userName":"babs","meta":{"resourceType":"User","created":"2020-01-01T00:00:00Z"},"groups":[]}}`),
+		want: `{` + coreURN + `,"id":"u1","userName":"babs"}`,
+	},
+	{
 		name: "Okta echoes the id",
 		doc:  bare,
 		body: req(`{"op":"replace","value":{"id":"u1","userName":"babs","active":true,"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"]}}`),
@@ -402,7 +417,7 @@ var applyTests = []applyTest{
 	{name: "replace id", doc: bare, body: req(`{"op":"replace","path":"id","value":"u2"}`), scimType: scimflow.SCIMMutability, msg: `attribute "id" is read-only`},
 	{name: "path-less replace of another id", doc: bare, body: req(`{"op":"replace","value":{"id":"u2"}}`), scimType: scimflow.SCIMMutability, msg: `"id" is read-only`},
 	{name: "replace meta", doc: bjensen, body: req(`{"op":"replace","path":"meta.created","value":"2020-01-01T00:00:00Z"}`), scimType: scimflow.SCIMMutability, msg: `"meta.created" is read-only`},
-	{name: "add groups", doc: bare, body: req(`{"op":"add","value":{"groups":[{"value":"g1"}]}}`), scimType: scimflow.SCIMMutability, msg: `"groups" is read-only`},
+	{name: "add groups by path", doc: bare, body: req(`{"op":"add","path":"groups","value":[{"value":"g1"}]}`), scimType: scimflow.SCIMMutability, msg: `"groups" is read-only`},
 	{name: "remove groups", doc: bare, body: req(`{"op":"remove","path":"groups"}`), scimType: scimflow.SCIMMutability, msg: `"groups" is read-only`},
 	{name: "remove a required attribute", doc: bare, body: req(`{"op":"remove","path":"userName"}`), scimType: scimflow.SCIMMutability, msg: `"userName" is required`},
 	{name: "replace a required attribute with null", doc: bare, body: req(`{"op":"replace","value":{"userName":null}}`), scimType: scimflow.SCIMMutability, msg: `"userName" is required`},

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/scimflow/scimflow/internal/scim/filter"
 	"github.com/scimflow/scimflow/internal/scimflow"
@@ -87,10 +88,32 @@ func TestParse(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse(%s) error: %v", tt.body, err)
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			// HasValue is covered by TestParseHasValue.
+			if diff := cmp.Diff(tt.want, got, cmpopts.IgnoreFields(Operation{}, "HasValue")); diff != "" {
 				t.Errorf("Parse(%s) mismatch (-want +got):\n%s", tt.body, diff)
 			}
 		})
+	}
+}
+
+// TestParseHasValue checks that an explicit null is told from an absent
+// value: removing members with "value": null must not mean "all members".
+func TestParseHasValue(t *testing.T) {
+	for _, tt := range []struct {
+		op   string
+		want bool
+	}{
+		{`{"op":"remove","path":"members"}`, false},
+		{`{"op":"remove","path":"members","value":null}`, true},
+		{`{"op":"remove","path":"members","value":[{"value":"u1"}]}`, true},
+	} {
+		ops, err := Parse([]byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[` + tt.op + `]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ops[0].HasValue != tt.want {
+			t.Errorf("Parse(%s).HasValue = %v, want %v", tt.op, ops[0].HasValue, tt.want)
+		}
 	}
 }
 

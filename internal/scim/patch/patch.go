@@ -34,6 +34,8 @@ type Operation struct {
 	Path    *filter.Path // nil when the operation has no path
 	RawPath string       // the path as the client wrote it
 	Value   any          // decoded with UseNumber; nil when absent or null
+	// HasValue tells an explicit "value": null from an absent value.
+	HasValue bool
 }
 
 // Parse parses the body of a PATCH request (RFC 7644 §3.5.2).
@@ -122,7 +124,7 @@ func parseOperation(v any) (Operation, error) {
 	if err != nil {
 		return Operation{}, err
 	}
-	op.Value = value
+	op.Value, op.HasValue = value, hasValue
 	switch {
 	case op.Op == OpRemove && op.Path == nil:
 		return Operation{}, scimflow.SCIMErrorf(scimflow.SCIMNoTarget, "a remove operation needs a \"path\"")

@@ -109,6 +109,20 @@ func setWholeValues(op string, t target, vals []any, match []bool, v any) ([]any
 		}
 		vals = append(vals, nv)
 		match = append(match, true)
+	case op == OpReplace && isObject(nv):
+		// RFC 7644 §3.5.2.3: the given sub-attributes replace those of the
+		// selected values; sub-attributes not given are left unchanged.
+		for i, m := range match {
+			if !m {
+				continue
+			}
+			if err := checkReplaceable(r, vals[i], nv); err != nil {
+				return nil, nil, err
+			}
+			if err := mergeValue(r, vals, i, nv); err != nil {
+				return nil, nil, err
+			}
+		}
 	case op == OpReplace:
 		// The selected values are replaced by one (RFC 7644 §3.5.2.3).
 		first := true
@@ -372,4 +386,9 @@ func equalValue(a *schema.Attribute, x, y any) bool {
 		return strings.EqualFold(xs, ys)
 	}
 	return reflect.DeepEqual(x, y)
+}
+
+func isObject(v any) bool {
+	_, ok := v.(map[string]any)
+	return ok
 }

@@ -112,8 +112,9 @@ var User = Schema{
 			Name:        "groups",
 			Type:        TypeComplex,
 			MultiValued: true,
-			Description: "A list of groups to which the user belongs, either through direct membership, through nested groups, or dynamically calculated.",
+			Description: "A list of groups to which the user belongs. Returned only when asked for (attributes=groups), so that a User's ETag does not depend on its groups.",
 			Mutability:  MutabilityReadOnly,
+			Returned:    ReturnedRequest,
 			SubAttributes: []Attribute{
 				{Name: "value", Type: TypeString, Description: "The identifier of the User's group.", Mutability: MutabilityReadOnly},
 				{Name: "$ref", Type: TypeReference, ReferenceTypes: []string{"User", "Group"}, Description: "The URI of the corresponding 'Group' resource to which the user belongs.", Mutability: MutabilityReadOnly},
@@ -161,7 +162,7 @@ var Group = Schema{
 	Name:        "Group",
 	Description: "Group",
 	Attributes: defaults([]Attribute{
-		{Name: "displayName", Type: TypeString, Description: "A human-readable name for the Group.", Required: true},
+		{Name: "displayName", Type: TypeString, Description: "A human-readable name for the Group, unique within the org (case-insensitive).", Required: true, Uniqueness: UniquenessServer},
 		{
 			Name:        "members",
 			Type:        TypeComplex,
@@ -169,9 +170,9 @@ var Group = Schema{
 			Description: "A list of members of the Group.",
 			SubAttributes: []Attribute{
 				{Name: "value", Type: TypeString, Description: "Identifier of the member of this Group.", Mutability: MutabilityImmutable},
-				{Name: "$ref", Type: TypeReference, ReferenceTypes: []string{"User", "Group"}, Description: "The URI corresponding to a SCIM resource that is a member of this Group.", Mutability: MutabilityImmutable},
+				{Name: "$ref", Type: TypeReference, ReferenceTypes: []string{"User"}, Description: "The URI of the User that is a member of this Group. Nested groups are not supported.", Mutability: MutabilityImmutable},
 				{Name: "display", Type: TypeString, Description: "A human-readable name, primarily used for display purposes.", Mutability: MutabilityImmutable},
-				{Name: "type", Type: TypeString, CanonicalValues: []string{"User", "Group"}, Description: "A label indicating the type of resource, e.g., 'User' or 'Group'.", Mutability: MutabilityImmutable},
+				{Name: "type", Type: TypeString, CanonicalValues: []string{"User"}, Description: "The type of the member: always 'User' (nested groups are not supported).", Mutability: MutabilityImmutable},
 			},
 		},
 	}),

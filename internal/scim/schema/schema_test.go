@@ -119,10 +119,10 @@ func TestUserAttributes(t *testing.T) {
 	}{
 		{UserResourceType, filter.AttrPath{Name: "userName"}, Attribute{Required: true, Mutability: MutabilityReadWrite, Returned: ReturnedDefault, Uniqueness: UniquenessServer}},
 		{UserResourceType, filter.AttrPath{Name: "password"}, Attribute{Mutability: MutabilityWriteOnly, Returned: ReturnedNever, Uniqueness: UniquenessNone}},
-		{UserResourceType, filter.AttrPath{Name: "groups"}, Attribute{MultiValued: true, Mutability: MutabilityReadOnly, Returned: ReturnedDefault, Uniqueness: UniquenessNone}},
+		{UserResourceType, filter.AttrPath{Name: "groups"}, Attribute{MultiValued: true, Mutability: MutabilityReadOnly, Returned: ReturnedRequest, Uniqueness: UniquenessNone}},
 		{UserResourceType, filter.AttrPath{Name: "id"}, Attribute{CaseExact: true, Mutability: MutabilityReadOnly, Returned: ReturnedAlways, Uniqueness: UniquenessServer}},
 		{UserResourceType, filter.AttrPath{Name: "externalId"}, Attribute{CaseExact: true, Mutability: MutabilityReadWrite, Returned: ReturnedDefault, Uniqueness: UniquenessNone}},
-		{GroupResourceType, filter.AttrPath{Name: "displayName"}, Attribute{Required: true, Mutability: MutabilityReadWrite, Returned: ReturnedDefault, Uniqueness: UniquenessNone}},
+		{GroupResourceType, filter.AttrPath{Name: "displayName"}, Attribute{Required: true, Mutability: MutabilityReadWrite, Returned: ReturnedDefault, Uniqueness: UniquenessServer}},
 		{GroupResourceType, filter.AttrPath{Name: "members"}, Attribute{MultiValued: true, Mutability: MutabilityReadWrite, Returned: ReturnedDefault, Uniqueness: UniquenessNone}},
 		{GroupResourceType, filter.AttrPath{Name: "members", SubAttr: "value"}, Attribute{Mutability: MutabilityImmutable, Returned: ReturnedDefault, Uniqueness: UniquenessNone}},
 	}
