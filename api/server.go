@@ -59,6 +59,7 @@ type Server struct {
 	Groups GroupStore
 	Admin  AdminStore
 	Recalc Recalculator // nil: recalculations stay pending for the reconciler
+	UI     UIStore      // nil: no admin UI
 	Ready  []Pinger
 	Logger *slog.Logger
 
@@ -86,6 +87,8 @@ func (s *Server) Handler() http.Handler {
 
 	v1 := r.Group("/api/v1", s.adminAuth, s.requireOrgAdmin)
 	s.adminRoutes(v1)
+
+	s.uiRoutes(r)
 
 	r.NoRoute(s.noRoute)
 	r.NoMethod(s.noMethod)

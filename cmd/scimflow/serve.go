@@ -51,7 +51,7 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 	}
 	defer conn.Close()
 	engine := &recalc.Engine{Client: conn.client, DB: db, BatchSize: cfg.BatchSize}
-	srv := &api.Server{Auth: db, Orgs: db, Users: db, Groups: db, Admin: db, Recalc: engine,
+	srv := &api.Server{Auth: db, Orgs: db, Users: db, Groups: db, Admin: db, UI: db, Recalc: engine,
 		Ready: []api.Pinger{db}, Logger: logger, PublicURL: cfg.PublicURL}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {

@@ -1,0 +1,472 @@
+package api
+
+// The admin UI: server-rendered HTML (html/template) with a little vanilla
+// JavaScript, embedded in the binary. It is the same product as the admin
+// JSON API, behind a session cookie instead of a bearer token, and it
+// calls the same store methods and the same checks.
+//
+// Sessions live in the database (admin_sessions), bound to the admin token
+// they were opened with: signing out deletes the row, and revoking or
+// expiring the token ends every session opened with it. The cookie holds
+// a 256-bit random secret; the database holds only its hash.
+//
+// CSRF: every POST form carries a synchroniser token derived from the
+// session secret, HMAC-SHA256(secret, "csrf"). A cross-site page can
+// neither read the HttpOnly cookie nor the token, so it cannot forge a
+// form; without a matching token a POST is refused with 403 before any
+// handler runs. The sign-in form, which has no session yet, uses a
+// double-submit cookie instead (login CSRF).
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/scimflow/scimflow/internal/scim"
+	"github.com/scimflow/scimflow/internal/scimflow"
+)
+
+// UIStore is what the admin UI needs beyond the admin API's stores:
+// sessions and SCIM tokens.
+type UIStore interface {
+	CreateSession(ctx context.Context, orgID, tokenID string, ttl time.Duration) (secret string, expires time.Time, err error)
+	SessionToken(ctx context.Context, secret string) (*scimflow.Token, error)
+	DeleteSession(ctx context.Context, secret string) error
+
+	ListTokens(ctx context.Context, orgID string, scope scimflow.Scope) ([]*scimflow.Token, error)
+	CreateSCIMToken(ctx context.Context, orgID, name string, expiresIn time.Duration) (*scimflow.Token, string, error)
+	RevokeToken(ctx context.Context, orgID, tokenID string) (*scimflow.Token, error)
+}
+
+//go:embed web
+var webFS embed.FS
+
+const (
+	sessionCookie = "scimflow_session"
+	loginCookie   = "scimflow_login"
+	csrfField     = "csrf"
+	// sessionTTL bounds a session; it also ends with its token.
+	sessionTTL = 12 * time.Hour
+
+	uiSessionKey = "uiSession"
+)
+
+func (s *Server) uiRoutes(r *gin.Engine) {
+	if s.UI == nil {
+		return
+	}
+	static, _ := fs.Sub(webFS, "web/static")
+	ui := r.Group("/admin", s.uiHeaders)
+	ui.GET("", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/admin/scim/groups") })
+	ui.GET("/static/*file", s.uiStatic(http.FS(static)))
+	ui.GET("/login", s.loginPage)
+	ui.POST("/login", s.login)
+	ui.GET("/docs/:guide", s.uiGuide)
+
+	in := ui.Group("", s.uiSession, s.uiCSRF)
+	in.POST("/logout", s.logout)
+	in.GET("/users/:id", s.uiRequireOrgAdmin, s.uiUser)
+
+	tok := in.Group("/tokens", s.uiRequire(prereqPlan, prereqOrgAdmin))
+	tok.GET("", s.uiTokens)
+	tok.POST("", s.uiCreateToken)
+	tok.POST("/:id/revoke", s.uiRevokeToken)
+
+	sc := in.Group("", s.uiRequire(prereqPlan, prereqOrgAdmin, prereqFeature, prereqIntegration))
+	sc.GET("/scim/groups", s.uiGroups)
+	sc.GET("/scim/groups/:id", s.uiGroup)
+	sc.POST("/scim/groups/:id/preview", s.uiPreview)
+	sc.POST("/scim/groups/:id/apply", s.uiApply)
+	sc.GET("/api/recalculations/:id", s.uiRecalculation)
+}
+
+// uiHeaders makes admin pages uncacheable and unframeable, and allows
+// only the UI's own scripts and styles.
+func (s *Server) uiHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	if !strings.HasPrefix(c.Request.URL.Path, "/admin/static/") {
+		h.Set("Cache-Control", "no-store")
+	}
+	c.Next()
+}
+
+func (s *Server) uiStatic(fsys http.FileSystem) gin.HandlerFunc {
+	files := http.StripPrefix("/admin/static", http.FileServer(fsys))
+	return func(c *gin.Context) {
+		c.Header("Cache-Control", "public, max-age=300")
+		files.ServeHTTP(c.Writer, c.Request)
+	}
+}
+
+// secure reports whether cookies must be Secure: the request came over
+// TLS, directly or through a proxy, or the public URL is https.
+func (s *Server) secure(c *gin.Context) bool {
+	return c.Request.TLS != nil || strings.EqualFold(c.GetHeader("X-Forwarded-Proto"), "https") ||
+		strings.HasPrefix(strings.ToLower(s.PublicURL), "https://")
+}
+
+func (s *Server) setCookie(c *gin.Context, name, value, path string, maxAge int) {
+	http.SetCookie(c.Writer, &http.Cookie{Name: name, Value: value, Path: path, MaxAge: maxAge,
+		HttpOnly: true, Secure: s.secure(c), SameSite: http.SameSiteLaxMode})
+}
+
+func randomString() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// csrfToken is the synchroniser token of a session.
+func csrfToken(sessionSecret string) string {
+	m := hmac.New(sha256.New, []byte(sessionSecret))
+	m.Write([]byte("scimflow admin csrf"))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func equalTokens(a, b string) bool {
+	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// safeNext returns next when it is a path inside the admin UI, so that the
+// sign-in form cannot be turned into an open redirect.
+func safeNext(next string) string {
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || !strings.HasPrefix(u.Path, "/admin/") ||
+		strings.HasPrefix(next, "//") || strings.Contains(next, "\\") || strings.HasPrefix(u.Path, "/admin/login") {
+		return "/admin/scim/groups"
+	}
+	return u.RequestURI()
+}
+
+type loginData struct {
+	Next, Error, LoginCSRF string
+}
+
+func (s *Server) loginPage(c *gin.Context) {
+	s.renderLogin(c, http.StatusOK, c.Query("next"), "")
+}
+
+func (s *Server) renderLogin(c *gin.Context, status int, next, msg string) {
+	tok := randomString()
+	s.setCookie(c, loginCookie, tok, "/admin/login", 3600)
+	s.render(c, status, "login", &uiPage{Title: "Sign in", Body: loginData{Next: safeNext(next), Error: msg, LoginCSRF: tok}})
+}
+
+// login exchanges an admin token for a session.
+func (s *Server) login(c *gin.Context) {
+	cookie, _ := c.Cookie(loginCookie)
+	if !equalTokens(c.PostForm(csrfField), cookie) {
+		s.uiForbiddenCSRF(c)
+		return
+	}
+	next := c.PostForm("next")
+	tok, err := s.Auth.Authenticate(c, strings.TrimSpace(c.PostForm("token")))
+	if err != nil {
+		if scimflow.ErrorCode(err) == scimflow.EUNAUTHORIZED {
+			s.renderLogin(c, http.StatusUnauthorized, next, "This token is not valid: it is unknown, expired or revoked.")
+			return
+		}
+		s.uiError(c, err)
+		return
+	}
+	if tok.Scope != scimflow.ScopeAdmin {
+		s.renderLogin(c, http.StatusUnauthorized, next, fmt.Sprintf("This is a %s token. Sign in with an admin token (scimflow token create --scope admin).", tok.Scope))
+		return
+	}
+	secret, exp, err := s.UI.CreateSession(c, tok.OrgID, tok.ID, sessionTTL)
+	if err != nil {
+		s.uiError(c, err)
+		return
+	}
+	s.setCookie(c, loginCookie, "", "/admin/login", -1)
+	s.setCookie(c, sessionCookie, secret, "/admin", int(time.Until(exp).Seconds()))
+	c.Redirect(http.StatusSeeOther, safeNext(next))
+}
+
+func (s *Server) logout(c *gin.Context) {
+	if err := s.UI.DeleteSession(c, c.GetString(uiSessionKey)); err != nil {
+		s.uiError(c, err)
+		return
+	}
+	s.setCookie(c, sessionCookie, "", "/admin", -1)
+	c.Redirect(http.StatusSeeOther, "/admin/login")
+}
+
+// uiSession resolves the session cookie to its token, org and user, the
+// way adminAuth does for a bearer token. Without a live session, pages
+// redirect to the sign-in form and JSON answers 401.
+func (s *Server) uiSession(c *gin.Context) {
+	secret, _ := c.Cookie(sessionCookie)
+	tok, err := s.UI.SessionToken(c, secret)
+	if err == nil && tok.Scope != scimflow.ScopeAdmin {
+		err = scimflow.Errorf(scimflow.EUNAUTHORIZED, "not an admin session")
+	}
+	if err != nil {
+		if scimflow.ErrorCode(err) != scimflow.EUNAUTHORIZED {
+			s.uiError(c, err)
+			return
+		}
+		if strings.HasPrefix(c.Request.URL.Path, "/admin/api/") {
+			s.adminError(c, scimflow.Errorf(scimflow.EUNAUTHORIZED, "your session has ended; sign in again"))
+			return
+		}
+		next := c.Request.URL.RequestURI()
+		if c.Request.Method != http.MethodGet {
+			next = c.GetHeader("Referer")
+		}
+		c.Redirect(http.StatusSeeOther, "/admin/login?next="+url.QueryEscape(safeNext(next)))
+		c.Abort()
+		return
+	}
+	org, err := s.Orgs.FindOrg(c, tok.OrgID)
+	if err != nil {
+		s.uiError(c, err)
+		return
+	}
+	user, err := s.Admin.OrgUser(c, org.ID, tok.UserID)
+	if err != nil && scimflow.ErrorCode(err) != scimflow.ENOTFOUND {
+		s.uiError(c, err)
+		return
+	}
+	c.Set(uiSessionKey, secret)
+	c.Set(orgIDKey, org.ID)
+	c.Set(orgKey, org)
+	c.Set(adminUserKey, user)
+	c.Next()
+}
+
+// uiCSRF refuses a POST whose form does not carry the session's token,
+// before anything is read or written.
+func (s *Server) uiCSRF(c *gin.Context) {
+	if c.Request.Method != http.MethodPost {
+		c.Next()
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20)
+	if !equalTokens(c.PostForm(csrfField), csrfToken(c.GetString(uiSessionKey))) {
+		s.uiForbiddenCSRF(c)
+		return
+	}
+	c.Next()
+}
+
+func (s *Server) uiForbiddenCSRF(c *gin.Context) {
+	s.render(c, http.StatusForbidden, "error", &uiPage{Title: "Form expired", Body: errorData{
+		Heading: "This form has expired",
+		Message: "The form was not sent from a current scimflow page (its security token is missing or does not match your session). Nothing was changed. Go back, reload the page and try again.",
+	}})
+	c.Abort()
+}
+
+// Prerequisites of the SCIM dashboard, in the order the admin API checks
+// them (scimPrerequisites).
+const (
+	prereqPlan = iota
+	prereqOrgAdmin
+	prereqFeature
+	prereqIntegration
+)
+
+// prerequisite is one line of the prerequisites checklist.
+type prerequisite struct {
+	Reason string // the admin API's code
+	Title  string
+	Met    bool
+	Why    string        // what is wrong, when not met
+	Fix    template.HTML // what to do, when not met
+	Link   string        // a page of the UI that fixes it
+	Label  string
+}
+
+// prerequisites evaluates every prerequisite with the admin API's checks
+// (Plan.SupportsSCIM, orgAdminCheck, the feature flag, HasActiveSCIMToken).
+func (s *Server) prerequisites(c *gin.Context) ([]prerequisite, error) {
+	org := c.MustGet(orgKey).(*scimflow.Org)
+	active, err := s.Admin.HasActiveSCIMToken(c, org.ID)
+	if err != nil {
+		return nil, err
+	}
+	esc := template.HTMLEscapeString
+	who := "you are"
+	if u, _ := c.Get(adminUserKey); u != nil {
+		if user, _ := u.(*scimflow.User); user != nil {
+			who = esc(user.UserName) + " is"
+		}
+	}
+	return []prerequisite{
+		{Reason: scimflow.ReasonPlanNotSupported, Title: "A plan with SCIM provisioning", Met: org.Plan.SupportsSCIM(),
+			Why: fmt.Sprintf("The org is on the %s plan, which does not include SCIM provisioning.", org.Plan),
+			Fix: template.HTML("Upgrade the org to the Business or Enterprise plan. An operator runs <code>scimflow org update --org " + esc(org.ID) + " --plan business</code>.")},
+		{Reason: scimflow.ReasonNotOrgAdmin, Title: "Signed in as an Org Admin", Met: orgAdminCheck(c) == nil,
+			Why: "The owner of the token you signed in with is not (or no longer) an active Org Admin.",
+			Fix: template.HTML("Ask an Org Admin of your org to make the change, or to make " + who + " an Org Admin; then sign in again with an admin token of an Org Admin.")},
+		{Reason: scimflow.ReasonSCIMGroupsDisabled, Title: "The SCIM Groups feature is activated", Met: org.SCIMGroups,
+			Why: "The SCIM Groups feature is not activated for this org.",
+			Fix: template.HTML("An operator activates it with <code>scimflow org update --org " + esc(org.ID) + " --scim-groups=true</code>.")},
+		{Reason: scimflow.ReasonSCIMIntegrationInactive, Title: "An active SCIM provisioning integration", Met: active,
+			Why:  "The org has no unexpired, unrevoked SCIM token, so no identity provider can provision it.",
+			Fix:  template.HTML("Create a SCIM token and configure it, with the SCIM base URL, in your identity provider (see the guides below)."),
+			Link: "/admin/tokens", Label: "Create a SCIM token"},
+	}, nil
+}
+
+type prereqData struct {
+	Checks []prerequisite
+	Failed prerequisite
+}
+
+// uiRequire renders the prerequisites checklist with 403 unless every
+// listed prerequisite is met.
+func (s *Server) uiRequire(which ...int) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		checks, err := s.prerequisites(c)
+		if err != nil {
+			s.uiError(c, err)
+			return
+		}
+		for _, i := range which {
+			if !checks[i].Met {
+				s.render(c, http.StatusForbidden, "prerequisites", &uiPage{Title: "Not available yet",
+					Body: prereqData{Checks: checks, Failed: checks[i]}})
+				c.Abort()
+				return
+			}
+		}
+		c.Next()
+	}
+}
+
+func (s *Server) uiRequireOrgAdmin(c *gin.Context) { s.uiRequire(prereqOrgAdmin)(c) }
+
+// uiPage is what every page template gets.
+type uiPage struct {
+	Title  string
+	Nav    string // the current section: groups, tokens, guides
+	Org    *scimflow.Org
+	User   *scimflow.User
+	CSRF   string
+	Flash  string
+	Body   any
+	Status int
+}
+
+type errorData struct {
+	Heading, Message, RequestID string
+}
+
+// uiError is the one place the admin UI renders errors.
+func (s *Server) uiError(c *gin.Context, err error) {
+	code := scimflow.ErrorCode(err)
+	status := scim.HTTPStatus(code)
+	s.logError(c, status, err)
+	d := errorData{Heading: http.StatusText(status), Message: scimflow.ErrorMessage(err)}
+	switch {
+	case status == http.StatusNotFound:
+		d.Heading = "Not found"
+	case status >= 500:
+		d.Heading = "Something went wrong"
+		d.Message = "scimflow could not complete the request. Nothing you did caused this; try again in a moment, and give the request ID below to your operator if it keeps happening."
+		d.RequestID = c.GetString(requestIDKey)
+	}
+	s.render(c, status, "error", &uiPage{Title: d.Heading, Body: d})
+	c.Abort()
+}
+
+var uiTemplates = sync.OnceValues(parseUITemplates)
+
+var uiFuncs = template.FuncMap{
+	"when": func(t any) string {
+		switch v := t.(type) {
+		case time.Time:
+			if v.IsZero() {
+				return ""
+			}
+			return v.UTC().Format("2006-01-02 15:04 UTC")
+		case *time.Time:
+			if v == nil || v.IsZero() {
+				return ""
+			}
+			return v.UTC().Format("2006-01-02 15:04 UTC")
+		}
+		return ""
+	},
+	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"add": func(a, b int) int { return a + b },
+}
+
+// parseUITemplates parses each page with the layout; pages define
+// "content".
+func parseUITemplates() (map[string]*template.Template, error) {
+	base, err := template.New("layout.html").Funcs(uiFuncs).ParseFS(webFS, "web/templates/layout.html", "web/templates/partials.html")
+	if err != nil {
+		return nil, err
+	}
+	pages, err := fs.Glob(webFS, "web/templates/pages/*.html")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*template.Template{}
+	for _, p := range pages {
+		t, err := template.Must(base.Clone()).ParseFS(webFS, p)
+		if err != nil {
+			return nil, err
+		}
+		out[strings.TrimSuffix(path.Base(p), ".html")] = t
+	}
+	return out, nil
+}
+
+// render writes a page with the layout. The org, user and CSRF token of
+// the session, when there is one, are filled in.
+func (s *Server) render(c *gin.Context, status int, name string, p *uiPage) {
+	ts, err := uiTemplates()
+	if err != nil {
+		s.logError(c, http.StatusInternalServerError, err)
+		c.String(http.StatusInternalServerError, "internal error")
+		return
+	}
+	t := ts[name]
+	if t == nil {
+		s.logError(c, http.StatusInternalServerError, errors.New("no template "+name))
+		c.String(http.StatusInternalServerError, "internal error")
+		return
+	}
+	if v, ok := c.Get(orgKey); ok {
+		p.Org, _ = v.(*scimflow.Org)
+	}
+	if v, ok := c.Get(adminUserKey); ok {
+		p.User, _ = v.(*scimflow.User)
+	}
+	if secret := c.GetString(uiSessionKey); secret != "" {
+		p.CSRF = csrfToken(secret)
+	}
+	p.Status = status
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
+		s.logError(c, http.StatusInternalServerError, err)
+		c.String(http.StatusInternalServerError, "internal error")
+		return
+	}
+	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
+}

@@ -1,0 +1,500 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/scimflow/scimflow/internal/access"
+	"github.com/scimflow/scimflow/internal/scimflow"
+)
+
+const uiPerPage = 25
+
+// idpGuides are the troubleshooting guides, in docs/idp.
+var idpGuides = []struct{ Slug, Title string }{
+	{"entra-id", "Microsoft Entra ID"},
+	{"okta", "Okta"},
+	{"onelogin", "OneLogin"},
+	{"generic", "Any SCIM 2.0 client"},
+}
+
+type uiGroupsData struct {
+	Search     string
+	Groups     []scimflow.GroupSummary
+	Total      int
+	Page       int
+	Pages      int
+	PrevURL    string
+	NextURL    string
+	Guides     any
+	FirstIndex int
+}
+
+func (s *Server) uiGroups(c *gin.Context) {
+	pageNo, _ := strconv.Atoi(c.Query("page"))
+	if pageNo < 1 {
+		pageNo = 1
+	}
+	search := strings.TrimSpace(c.Query("q"))
+	gs, total, err := s.Admin.ListGroupSummaries(c, orgID(c), search, (pageNo-1)*uiPerPage, uiPerPage)
+	if err != nil {
+		s.uiError(c, err)
+		return
+	}
+	d := uiGroupsData{Search: search, Groups: gs, Total: total, Page: pageNo, Pages: (total + uiPerPage - 1) / uiPerPage,
+		Guides: idpGuides, FirstIndex: (pageNo-1)*uiPerPage + 1}
+	link := func(p int) string {
+		q := url.Values{}
+		if search != "" {
+			q.Set("q", search)
+		}
+		q.Set("page", strconv.Itoa(p))
+		return "/admin/scim/groups?" + q.Encode()
+	}
+	if pageNo > 1 {
+		d.PrevURL = link(pageNo - 1)
+	}
+	if pageNo < d.Pages {
+		d.NextURL = link(pageNo + 1)
+	}
+	s.render(c, http.StatusOK, "groups", &uiPage{Title: "SCIM groups", Nav: "groups", Body: d})
+}
+
+// uiMappingRow is one entry point on the group page.
+type uiMappingRow struct {
+	ID, Name string
+	Selected bool
+	Role     string
+}
+
+type uiGroupData struct {
+	Group    *scimflow.GroupSummary
+	Rows     []uiMappingRow
+	Roles    []access.Role
+	Members  []scimflow.Member
+	More     int
+	Recalc   *uiRecalcView
+	Retry    []scimflow.Mapping // the saved mapping, re-submitted by Retry
+	Error    string
+	Selected int
+}
+
+// uiRecalcView is a recalculation as the progress panel shows it.
+type uiRecalcView struct {
+	ID, Status, Error string
+	Total, Processed  int64
+	Changed           int64
+	ETA               string
+	Finished          *time.Time
+}
+
+func newUIRecalcView(r *scimflow.Recalculation) *uiRecalcView {
+	v := &uiRecalcView{ID: r.ID, Status: r.Status, Error: r.Error, Total: r.Total, Processed: r.Processed, Changed: r.Changed, Finished: r.FinishedAt}
+	if eta, ok := recalculationJSON(r)["etaSeconds"].(int); ok {
+		v.ETA = formatETA(eta)
+	}
+	return v
+}
+
+// formatETA says roughly how long is left.
+func formatETA(sec int) string {
+	switch {
+	case sec < 5:
+		return "a few seconds"
+	case sec < 90:
+		return strconv.Itoa(sec) + " seconds"
+	case sec < 90*60:
+		return strconv.Itoa((sec+30)/60) + " minutes"
+	}
+	return strconv.Itoa((sec+1800)/3600) + " hours"
+}
+
+// entryPoints returns every entry point of the org: the mapping form has
+// a row for each (orgs have hundreds, not millions).
+func (s *Server) entryPoints(c *gin.Context) ([]*scimflow.EntryPoint, error) {
+	var all []*scimflow.EntryPoint
+	for offset := 0; ; offset += 500 {
+		eps, total, err := s.Admin.ListEntryPoints(c, orgID(c), "", offset, 500)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, eps...)
+		if offset+500 >= total {
+			return all, nil
+		}
+	}
+}
+
+// groupPage gathers the group page. form, when not nil, is a submitted
+// mapping to show instead of the saved one (after a validation error).
+func (s *Server) groupPage(c *gin.Context, form map[string]string) (*uiGroupData, error) {
+	gid := c.Param("id")
+	g, err := s.Admin.GroupSummary(c, orgID(c), gid)
+	if err != nil {
+		return nil, err
+	}
+	saved, err := s.Admin.GroupMappings(c, orgID(c), gid)
+	if err != nil {
+		return nil, err
+	}
+	eps, err := s.entryPoints(c)
+	if err != nil {
+		return nil, err
+	}
+	role := map[string]string{}
+	for _, m := range saved {
+		role[m.EntryPointID] = m.Role
+	}
+	if form != nil {
+		role = form
+	}
+	d := &uiGroupData{Group: g, Roles: access.Roles(), Retry: saved}
+	for _, e := range eps {
+		r, ok := role[e.ID]
+		d.Rows = append(d.Rows, uiMappingRow{ID: e.ID, Name: e.Name, Selected: ok, Role: r})
+		if ok {
+			d.Selected++
+		}
+	}
+	const shown = 20
+	ms, err := s.Groups.Members(c, orgID(c), gid, "", shown+1)
+	if err != nil {
+		return nil, err
+	}
+	if len(ms) > shown {
+		ms = ms[:shown]
+		d.More = g.MemberCount - shown
+	}
+	d.Members = ms
+
+	var rec *scimflow.Recalculation
+	if id := c.Query("recalculation"); id != "" {
+		if r, err := s.Admin.FindRecalculation(c, orgID(c), id); err == nil && r.GroupID == gid {
+			rec = r
+		}
+	}
+	if rec == nil {
+		if rec, err = s.Admin.LatestRecalculation(c, orgID(c), gid); err != nil {
+			return nil, err
+		}
+	}
+	if rec != nil {
+		d.Recalc = newUIRecalcView(s.liveProgress(c, rec))
+	}
+	return d, nil
+}
+
+func (s *Server) uiGroup(c *gin.Context) {
+	d, err := s.groupPage(c, nil)
+	if err != nil {
+		s.uiError(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, "group", &uiPage{Title: d.Group.DisplayName, Nav: "groups", Body: d})
+}
+
+// postedMapping reads the mapping form: a checkbox "ep" per selected
+// entry point and a select "role.<entry point id>" for its role.
+func postedMapping(c *gin.Context) (map[string]string, []string) {
+	out := map[string]string{}
+	var problems []string
+	for _, id := range c.PostFormArray("ep") {
+		r := strings.ToLower(strings.TrimSpace(c.PostForm("role." + id)))
+		if !plainText(id) {
+			id = "?"
+		}
+		if _, ok := access.ParseRole(r); !ok {
+			problems = append(problems, id)
+		}
+		out[id] = r
+	}
+	return out, problems
+}
+
+// change is one line of the confirmation.
+type uiChange struct {
+	EntryPoint, From, To string
+}
+
+type uiPreviewData struct {
+	Group                   *scimflow.GroupSummary
+	Added, Removed, Changed []uiChange
+	Unchanged               int
+	Mapping                 []scimflow.Mapping
+	Members                 int
+}
+
+// uiPreview is the confirmation step of Update Group: it shows what will
+// change and asks to apply it. Nothing is written.
+func (s *Server) uiPreview(c *gin.Context) {
+	posted, problems := postedMapping(c)
+	d, err := s.groupPage(c, posted)
+	if err != nil {
+		s.uiError(c, err)
+		return
+	}
+	names := map[string]string{}
+	for _, r := range d.Rows {
+		names[r.ID] = r.Name
+	}
+	for id := range posted {
+		if _, ok := names[id]; !ok {
+			s.uiError(c, scimflow.Errorf(scimflow.EINVALID, "entry point %s does not exist (it may have been deleted); reload the page", id))
+			return
+		}
+	}
+	if len(problems) > 0 {
+		var ns []string
+		for _, id := range problems {
+			ns = append(ns, names[id])
+		}
+		sort.Strings(ns)
+		d.Error = "Choose a role for every selected entry point: " + strings.Join(ns, ", ") + "."
+		s.render(c, http.StatusUnprocessableEntity, "group", &uiPage{Title: d.Group.DisplayName, Nav: "groups", Body: d})
+		return
+	}
+	p := uiPreviewData{Group: d.Group, Members: d.Group.MemberCount}
+	saved := map[string]string{}
+	for _, m := range d.Retry {
+		saved[m.EntryPointID] = m.Role
+	}
+	title := func(r string) string {
+		role, _ := access.ParseRole(r)
+		return role.Title()
+	}
+	for _, r := range d.Rows { // in entry point order
+		old, had := saved[r.ID]
+		now, has := posted[r.ID]
+		switch {
+		case has:
+			p.Mapping = append(p.Mapping, scimflow.Mapping{EntryPointID: r.ID, EntryPointName: r.Name, Role: now})
+			if !had {
+				p.Added = append(p.Added, uiChange{r.Name, "", title(now)})
+			} else if old != now {
+				p.Changed = append(p.Changed, uiChange{r.Name, title(old), title(now)})
+			} else {
+				p.Unchanged++
+			}
+		case had:
+			p.Removed = append(p.Removed, uiChange{r.Name, title(old), ""})
+		}
+	}
+	s.render(c, http.StatusOK, "preview", &uiPage{Title: "Confirm changes to " + d.Group.DisplayName, Nav: "groups", Body: p})
+}
+
+// uiApply is Update Group: it replaces the mapping like PUT
+// /api/v1/scim/groups/{id}/entry-points and shows the progress.
+func (s *Server) uiApply(c *gin.Context) {
+	posted, problems := postedMapping(c)
+	if len(problems) > 0 {
+		s.uiError(c, scimflow.Errorf(scimflow.EINVALID, "every selected entry point needs a role"))
+		return
+	}
+	gid := c.Param("id")
+	ms := make([]scimflow.Mapping, 0, len(posted))
+	for id, r := range posted {
+		ms = append(ms, scimflow.Mapping{GroupID: gid, EntryPointID: id, Role: r})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].EntryPointID < ms[j].EntryPointID })
+	rec, err := s.Admin.SetGroupMappings(c, orgID(c), gid, ms)
+	if err != nil {
+		s.uiError(c, err)
+		return
+	}
+	if s.Recalc != nil {
+		// As in updateGroup: the change is committed; if the engine is
+		// unreachable the reconciler starts the recalculation later.
+		if err := s.Recalc.RecalculateGroup(c, rec); err != nil {
+			s.Logger.WarnContext(c, "recalculation not started; the reconciler will retry", "recalculation", rec.ID, "error", err)
+		}
+	}
+	c.Redirect(http.StatusSeeOther, "/admin/scim/groups/"+url.PathEscape(gid)+"?recalculation="+url.QueryEscape(rec.ID)+"#progress")
+}
+
+// uiRecalculation is GET /api/v1/recalculations/{id} for the session: the
+// progress bar polls it.
+func (s *Server) uiRecalculation(c *gin.Context) {
+	rec, err := s.Admin.FindRecalculation(c, orgID(c), c.Param("id"))
+	if err != nil {
+		s.adminError(c, err)
+		return
+	}
+	out := recalculationJSON(s.liveProgress(c, rec))
+	if eta, ok := out["etaSeconds"].(int); ok {
+		out["eta"] = formatETA(eta)
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+type uiUserData struct {
+	Subject *scimflow.User
+	Access  []uiAccessRow
+}
+
+type uiAccessRow struct {
+	EntryPoint string
+	Role       string
+	Allows     string
+	Grants     []uiGrantRow
+}
+
+type uiGrantRow struct {
+	GroupID, GroupName, Role string
+	Wins                     bool
+}
+
+func (s *Server) uiUser(c *gin.Context) {
+	u, err := s.Admin.OrgUser(c, orgID(c), c.Param("id"))
+	if err != nil {
+		s.uiError(c, err)
+		return
+	}
+	acc, err := s.Admin.UserAccess(c, orgID(c), u.ID)
+	if err != nil {
+		s.uiError(c, err)
+		return
+	}
+	d := uiUserData{Subject: u}
+	for _, a := range acc {
+		role, _ := access.ParseRole(a.Role)
+		row := uiAccessRow{EntryPoint: a.EntryPoint.Name, Role: role.Title(), Allows: role.Allows()}
+		for _, g := range a.Grants {
+			gr, _ := access.ParseRole(g.Role)
+			row.Grants = append(row.Grants, uiGrantRow{GroupID: g.GroupID, GroupName: g.GroupName, Role: gr.Title(), Wins: g.Role == a.Role})
+		}
+		d.Access = append(d.Access, row)
+	}
+	name := u.DisplayName
+	if name == "" {
+		name = u.UserName
+	}
+	s.render(c, http.StatusOK, "user", &uiPage{Title: name, Nav: "groups", Body: d})
+}
+
+// tokenExpiryWarning is how close to its expiry a token is flagged.
+const tokenExpiryWarning = 14 * 24 * time.Hour
+
+type uiTokenRow struct {
+	*scimflow.Token
+	State    string // active, expiring, expired, revoked
+	DaysLeft int
+}
+
+type uiTokensData struct {
+	Tokens    []uiTokenRow
+	Created   *scimflow.Token
+	Secret    string
+	SCIMBase  string
+	Expiring  int
+	Error     string
+	FormName  string
+	FormValid string
+}
+
+func (s *Server) tokensPage(c *gin.Context) (*uiTokensData, error) {
+	ts, err := s.UI.ListTokens(c, orgID(c), scimflow.ScopeSCIM)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	d := &uiTokensData{SCIMBase: s.baseURL(c) + "/scim/v2", FormValid: "2160h"}
+	for _, t := range ts {
+		r := uiTokenRow{Token: t, State: "active"}
+		switch {
+		case t.RevokedAt != nil:
+			r.State = "revoked"
+		case t.ExpiresAt != nil && !now.Before(*t.ExpiresAt):
+			r.State = "expired"
+		case t.ExpiresAt != nil && t.ExpiresAt.Sub(now) < tokenExpiryWarning:
+			r.State = "expiring"
+			r.DaysLeft = int(t.ExpiresAt.Sub(now).Hours() / 24)
+			d.Expiring++
+		}
+		d.Tokens = append(d.Tokens, r)
+	}
+	return d, nil
+}
+
+func (s *Server) uiTokens(c *gin.Context) {
+	d, err := s.tokensPage(c)
+	if err != nil {
+		s.uiError(c, err)
+		return
+	}
+	p := &uiPage{Title: "SCIM tokens", Nav: "tokens", Body: d}
+	for _, t := range d.Tokens {
+		if t.ID == c.Query("revoked") && t.RevokedAt != nil {
+			p.Flash = "Token “" + t.Name + "” revoked. Identity providers using it can no longer provision users."
+		}
+	}
+	s.render(c, http.StatusOK, "tokens", p)
+}
+
+// tokenValidities are the expiry choices of the create form.
+var tokenValidities = map[string]time.Duration{
+	"720h": 30 * 24 * time.Hour, "2160h": 90 * 24 * time.Hour, "4380h": 182 * 24 * time.Hour,
+	"8760h": 365 * 24 * time.Hour, "never": 0,
+}
+
+// uiCreateToken creates a SCIM token and shows its secret, once: the page
+// is rendered in the POST response (not redirected to) so the secret is
+// never in a URL or a later page.
+func (s *Server) uiCreateToken(c *gin.Context) {
+	name := strings.TrimSpace(c.PostForm("name"))
+	validity, ok := tokenValidities[c.PostForm("expiresIn")]
+	d, err := s.tokensPage(c)
+	if err != nil {
+		s.uiError(c, err)
+		return
+	}
+	if name == "" || len(name) > 100 || !plainText(name) || !ok {
+		d.Error, d.FormName, d.FormValid = "Give the token a name (up to 100 characters) and choose when it expires.", name, c.PostForm("expiresIn")
+		s.render(c, http.StatusUnprocessableEntity, "tokens", &uiPage{Title: "SCIM tokens", Nav: "tokens", Body: d})
+		return
+	}
+	tok, secret, err := s.UI.CreateSCIMToken(c, orgID(c), name, validity)
+	if err != nil {
+		s.uiError(c, err)
+		return
+	}
+	if d, err = s.tokensPage(c); err != nil {
+		s.uiError(c, err)
+		return
+	}
+	d.Created, d.Secret = tok, secret
+	s.render(c, http.StatusCreated, "tokens", &uiPage{Title: "SCIM tokens", Nav: "tokens", Body: d})
+}
+
+// uiRevokeToken revokes a SCIM token. Admin tokens are not managed here:
+// an id that is not one of the org's SCIM tokens is a 404.
+func (s *Server) uiRevokeToken(c *gin.Context) {
+	ts, err := s.UI.ListTokens(c, orgID(c), scimflow.ScopeSCIM)
+	if err != nil {
+		s.uiError(c, err)
+		return
+	}
+	id := c.Param("id")
+	if !slices.ContainsFunc(ts, func(t *scimflow.Token) bool { return t.ID == id }) {
+		s.uiError(c, scimflow.Errorf(scimflow.ENOTFOUND, "SCIM token %s not found", id))
+		return
+	}
+	if _, err := s.UI.RevokeToken(c, orgID(c), id); err != nil {
+		s.uiError(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/admin/tokens?revoked="+url.QueryEscape(id))
+}
+
+// plainText reports whether a form value can be stored: valid UTF-8
+// without NUL (Postgres refuses both with a server error).
+func plainText(v string) bool {
+	return utf8.ValidString(v) && !strings.ContainsRune(v, 0)
+}
