@@ -32,12 +32,20 @@ func TestClientMistakesChangeNothing(t *testing.T) {
 
 	// Values too long for an index.
 	long := strings.Repeat("x", 3000)
+	random := make([]byte, 4000) // incompressible: Postgres cannot squeeze it into an index entry
+	for i := range random {
+		random[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[(i*7919+i*i*31)%36]
+	}
 	wantSCIMError(t, env.SCIM("POST", "/scim/v2/Users", map[string]any{"userName": long}), 400, "invalidValue")
 	wantSCIMError(t, env.SCIM("POST", "/scim/v2/Groups", map[string]any{"displayName": long}), 400, "invalidValue")
 	res = env.SCIM("POST", "/scim/v2/Users", map[string]any{"userName": "certs@example.com",
-		"x509Certificates": []any{map[string]any{"value": long}}, "emails": []any{map[string]any{"value": long + "@x.com"}}})
+		"x509Certificates": []any{map[string]any{"value": string(random)}}, "emails": []any{map[string]any{"value": string(random) + "@x.com"}}})
 	if res.Status != 201 {
 		t.Errorf("long multi-valued values: %d %s, want 201 (they are not indexed whole)", res.Status, res.Body)
+	}
+	f := "/scim/v2/Users?filter=emails.value+eq+%22" + string(random) + "%40x.com%22"
+	if res := env.SCIM("GET", f, nil); !strings.Contains(string(res.Body), `"totalResults":1`) {
+		t.Errorf("filter on a long email: %d %.200s", res.Status, res.Body)
 	}
 
 	// An explicit null never empties a group.

@@ -158,6 +158,10 @@ func (b *sqlBuilder) condition(col column, c *filter.Compare) error {
 	}
 	switch c.Op {
 	case filter.OpEq:
+		if col.expr == "v.value" && !col.caseExact {
+			// Matches the prefix index on user_values (see the migration).
+			b.w("lower(substr(v.value, 1, 200)) = lower(substr(" + b.arg(s) + ", 1, 200)) AND ")
+		}
 		b.w(lhs + " = " + rhs)
 	case filter.OpNe:
 		b.w(lhs + " <> " + rhs)

@@ -72,7 +72,9 @@ CREATE TABLE user_values (
     country        text NOT NULL DEFAULT '',
     PRIMARY KEY (user_id, attr, ord)
 );
-CREATE INDEX user_values_attr_value ON user_values (attr, lower(value));
+-- A prefix: values such as x509Certificates can exceed what an index entry
+-- holds. Equality filters compare the prefix first, then the whole value.
+CREATE INDEX user_values_attr_value ON user_values (attr, lower(substr(value, 1, 200)));
 
 CREATE TABLE api_tokens (
     id           text PRIMARY KEY,
