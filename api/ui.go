@@ -233,7 +233,11 @@ func (s *Server) uiSession(c *gin.Context) {
 		}
 		next := c.Request.URL.RequestURI()
 		if c.Request.Method != http.MethodGet {
-			next = c.GetHeader("Referer")
+			// After signing in again, go back to the page of the form.
+			next = ""
+			if u, err := url.Parse(c.GetHeader("Referer")); err == nil && u.Host == c.Request.Host {
+				next = u.RequestURI()
+			}
 		}
 		c.Redirect(http.StatusSeeOther, "/admin/login?next="+url.QueryEscape(safeNext(next)))
 		c.Abort()
@@ -346,6 +350,10 @@ func (s *Server) uiRequire(which ...int) gin.HandlerFunc {
 			return
 		}
 		for _, i := range which {
+			if !checks[i].Met && strings.HasPrefix(c.Request.URL.Path, "/admin/api/") {
+				s.adminError(c, scimflow.Forbidden(checks[i].Reason, "%s", checks[i].Why))
+				return
+			}
 			if !checks[i].Met {
 				s.render(c, http.StatusForbidden, "prerequisites", &uiPage{Title: "Not available yet",
 					Body: prereqData{Checks: checks, Failed: checks[i]}})

@@ -272,6 +272,12 @@ func TestUIPrerequisites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := sqlDB.Exec(q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
 	free, business, off, on := scimflow.PlanFree, scimflow.PlanBusiness, false, true
 	for _, tc := range []struct {
 		name       string
@@ -283,8 +289,10 @@ func TestUIPrerequisites(t *testing.T) {
 			func() { env.DB.UpdateOrg(ctx, env.OrgID, store.OrgUpdate{Plan: &business}) },
 			"plan_not_supported", "--plan business"},
 		{"not an Org Admin",
-			func() { sqlDB.Exec("UPDATE users SET org_role = 'member' WHERE org_id = $1", env.OrgID) },
-			func() { sqlDB.Exec("UPDATE users SET org_role = 'org_admin' WHERE org_id = $1 AND source = 'local'", env.OrgID) },
+			func() { exec("UPDATE users SET org_role = 'member' WHERE org_id = $1", env.OrgID) },
+			func() {
+				exec("UPDATE users SET org_role = 'org_admin' WHERE org_id = $1 AND source = 'local'", env.OrgID)
+			},
 			"not_org_admin", "Ask an Org Admin"},
 		{"feature off",
 			func() { env.DB.UpdateOrg(ctx, env.OrgID, store.OrgUpdate{SCIMGroups: &off}) },
@@ -305,6 +313,8 @@ func TestUIPrerequisites(t *testing.T) {
 			for _, path := range []string{"/admin/scim/groups", "/admin/scim/groups/" + gid} {
 				wantPage(t, b.get(path), http.StatusForbidden, "The SCIM dashboard is not available yet", "<code>"+tc.code+"</code>", tc.what, "(missing)")
 			}
+			// The progress JSON answers like the admin API.
+			wantPage(t, b.get("/admin/api/recalculations/any"), http.StatusForbidden, `"code":"`+tc.code+`"`)
 			tc.on()
 			wantPage(t, b.get("/admin/scim/groups"), 200, "Sales")
 		})

@@ -186,7 +186,7 @@ func TestUpdateGroupInBrowser(t *testing.T) {
 
 	// Tick two entry points (one with the mouse, one with the keyboard)
 	// and choose their roles.
-	s.do(chromedp.Click(chromedp.ID("ep-"+inv)))
+	s.do(chromedp.Click(chromedp.ID("ep-" + inv)))
 	s.do(chromedp.Focus(chromedp.ID("ep-"+qual)), chromedp.KeyEvent(" "))
 	if !eval[bool](s, `document.getElementById("ep-`+qual+`").checked && !document.getElementById("role-`+qual+`").disabled`) {
 		t.Fatalf("space on the checkbox did not tick it and enable its role selector")
