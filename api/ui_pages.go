@@ -1,6 +1,7 @@
 package api
 
 import (
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -108,13 +109,13 @@ func newUIRecalcView(r *scimflow.Recalculation) *uiRecalcView {
 func formatETA(sec int) string {
 	switch {
 	case sec < 5:
-		return "a few seconds"
+		return "a few seconds left"
 	case sec < 90:
-		return strconv.Itoa(sec) + " seconds"
+		return "about " + strconv.Itoa(sec) + " seconds left"
 	case sec < 90*60:
-		return strconv.Itoa((sec+30)/60) + " minutes"
+		return "about " + strconv.Itoa((sec+30)/60) + " minutes left"
 	}
-	return strconv.Itoa((sec+1800)/3600) + " hours"
+	return "about " + strconv.Itoa((sec+1800)/3600) + " hours left"
 }
 
 // entryPoints returns every entry point of the org: the mapping form has
@@ -415,7 +416,7 @@ func (s *Server) tokensPage(c *gin.Context) (*uiTokensData, error) {
 			r.State = "expired"
 		case t.ExpiresAt != nil && t.ExpiresAt.Sub(now) < tokenExpiryWarning:
 			r.State = "expiring"
-			r.DaysLeft = int(t.ExpiresAt.Sub(now).Hours() / 24)
+			r.DaysLeft = int(math.Ceil(t.ExpiresAt.Sub(now).Hours() / 24))
 			d.Expiring++
 		}
 		d.Tokens = append(d.Tokens, r)

@@ -360,7 +360,7 @@ func TestUITokens(t *testing.T) {
 	}
 
 	env.DB.CreateToken(ctx, env.OrgID, store.NewToken{Scope: scimflow.ScopeSCIM, Name: "soon", ExpiresIn: 5 * 24 * time.Hour})
-	wantPage(t, b.get("/admin/tokens"), 200, "1 token(s) expire within 14 days", "expires in 4 day(s)")
+	wantPage(t, b.get("/admin/tokens"), 200, "1 token(s) expire within 14 days", "expires in 5 day(s)")
 
 	p = b.post("/admin/tokens", url.Values{"csrf": {b.csrf("/admin/tokens")}, "name": {"Okta prod"}, "expiresIn": {"720h"}})
 	wantPage(t, p, http.StatusCreated, "Copy the secret now")

@@ -14,6 +14,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/scimflow/scimflow/internal/scimflow"
+	"github.com/scimflow/scimflow/internal/store"
 	"github.com/scimflow/scimflow/internal/testenv"
 )
 
@@ -275,4 +277,43 @@ func TestUpdateGroupInBrowser(t *testing.T) {
 		t.Errorf("the group page scrolls sideways on a 390px window")
 	}
 	s.shot("group narrow")
+}
+
+// TestTokensAndPrerequisitesInBrowser creates a SCIM token (the secret
+// shown once), sees the expiry warning, revokes every SCIM token and sees
+// the dashboard say which prerequisite is missing.
+func TestTokensAndPrerequisitesInBrowser(t *testing.T) {
+	ctx := newBrowser(t)
+	env := testenv.Server(t)
+	s := &session{t: t, ctx: ctx, dir: artifacts(t)}
+
+	s.do(chromedp.Navigate(env.URL+"/admin/tokens"), chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SendKeys(chromedp.ID("token"), env.AdminToken), chromedp.Submit(chromedp.ID("token")),
+		chromedp.WaitVisible(chromedp.ID("create-h")))
+	s.do(chromedp.SendKeys(chromedp.ID("token-name"), "Entra ID production"), chromedp.SetValue(chromedp.ID("token-expiry"), "720h"),
+		chromedp.Submit(chromedp.ID("token-name")), chromedp.WaitVisible(chromedp.ID("token-secret")))
+	secret := eval[string](s, `document.getElementById("token-secret").value`)
+	if res := env.Do(secret, "GET", "/scim/v2/Users", nil); res.Status != http.StatusOK {
+		t.Errorf("the secret shown does not authenticate: %d", res.Status)
+	}
+	s.shot("token created")
+
+	ctxDB := context.Background()
+	if _, _, err := env.DB.CreateToken(ctxDB, env.OrgID, store.NewToken{Scope: scimflow.ScopeSCIM, Name: "Okta (old)", ExpiresIn: 6 * 24 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	s.do(chromedp.Navigate(env.URL+"/admin/tokens"), chromedp.WaitVisible(chromedp.CSS("p.warning")))
+	wantContains(t, "tokens page", s.text("main"), "expire within 14 days", "expires in 6 day(s)")
+	if strings.Contains(s.text("main"), secret) {
+		t.Errorf("the secret is shown again")
+	}
+	s.shot("expiry warning")
+
+	toks, _ := env.DB.ListTokens(ctxDB, env.OrgID, scimflow.ScopeSCIM)
+	for _, tk := range toks {
+		env.DB.RevokeToken(ctxDB, env.OrgID, tk.ID)
+	}
+	s.do(chromedp.Navigate(env.URL+"/admin/scim/groups"), chromedp.WaitVisible(chromedp.CSS(".callout")))
+	wantContains(t, "prerequisites page", s.text("main"), "Missing: An active SCIM provisioning integration", "scim_integration_inactive", "Create a SCIM token")
+	s.shot("prerequisite missing")
 }

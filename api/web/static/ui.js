@@ -69,7 +69,7 @@
       say("Waiting to start…");
     } else if (r.status === "running") {
       bar.value = Math.min(r.processed, total);
-      say(r.processed + " of " + r.total + " users processed" + (r.eta ? " · about " + r.eta + " left" : ""));
+      say(r.processed + " of " + r.total + " users processed" + (r.eta ? " · " + r.eta : ""));
     } else if (r.status === "completed") {
       bar.value = total;
       say("Completed: " + r.processed + " of " + r.total + " users processed, " + r.changed + " access changes");
