@@ -44,7 +44,7 @@ func runJSON(t *testing.T, vars map[string]string, args ...string) map[string]an
 
 // startServer runs a long-lived command (serve, dev) until the test ends
 // and returns the base URL it listens on.
-func startServer(t *testing.T, vars map[string]string, args ...string) (string, *syncBuffer, func()) {
+func startServer(t testing.TB, vars map[string]string, args ...string) (string, *syncBuffer, func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)

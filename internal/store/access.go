@@ -251,6 +251,10 @@ const effectiveSQL = `
 	WHERE gm.user_id IN ? %s
 	GROUP BY gm.user_id, m.entry_point_id`
 
+// recalcChunk is how many users one set of statements recalculates: a
+// whole default batch, so a batch is one lock, one upsert and one delete.
+const recalcChunk = 1000
+
 // RecalculateUsers brings the stored effective roles of userIDs in line
 // with their current memberships, mappings and active flags. When
 // entryPointIDs is not nil, only those entry points are touched (the ones
@@ -270,8 +274,8 @@ func (db *DB) RecalculateUsers(ctx context.Context, orgID string, userIDs, entry
 	sort.Strings(ids)
 	changed := 0
 	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		for i := 0; i < len(ids); i += chunk {
-			n, err := db.recalculateChunk(tx, orgID, ids[i:min(i+chunk, len(ids))], entryPointIDs)
+		for i := 0; i < len(ids); i += recalcChunk {
+			n, err := db.recalculateChunk(tx, orgID, ids[i:min(i+recalcChunk, len(ids))], entryPointIDs)
 			if err != nil {
 				return err
 			}

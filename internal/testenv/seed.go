@@ -60,3 +60,24 @@ func SeedGroup(t testing.TB, db *store.DB, orgID, name, prefix string, n int) st
 
 // SeededUserID is the id of seeded user i (1-based).
 func SeededUserID(prefix string, i int) string { return fmt.Sprintf("%s%d", prefix, i) }
+
+// SeedEntryPoints inserts n entry points into org and returns their ids.
+func SeedEntryPoints(t testing.TB, db *store.DB, orgID string, n int) []string {
+	t.Helper()
+	sqlDB, err := db.SQL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := "ep-" + uuid.NewString()[:8] + "-"
+	now := time.Now().UTC()
+	_, err = sqlDB.ExecContext(context.Background(), `INSERT INTO entry_points (id, org_id, name, created_at, updated_at)
+		SELECT $1 || i, $2, 'Entry point ' || $1 || i, $3, $3 FROM generate_series(1, $4) AS i`, prefix, orgID, now, n)
+	if err != nil {
+		t.Fatalf("seed entry points: %v", err)
+	}
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%s%d", prefix, i+1)
+	}
+	return ids
+}
