@@ -77,7 +77,7 @@ func (s *Server) Handler() http.Handler {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(s.requestID, s.accessLog, s.recover)
+	r.Use(s.requestID, s.accessLog, s.recover, s.checkRequestText)
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
