@@ -275,3 +275,19 @@ func TestEffectiveRolesThroughAPI(t *testing.T) {
 		t.Errorf("roles: %s", res.Body)
 	}
 }
+
+func TestOperationalEndpoints(t *testing.T) {
+	t.Parallel()
+	env := testenv.Server(t)
+	env.SCIM("GET", "/scim/v2/Users", nil)
+	for path, want := range map[string]string{
+		"/healthz": `"ok"`,
+		"/readyz":  `"ready"`,
+		"/metrics": `scimflow_http_requests_total{status="2xx",surface="scim"}`,
+	} {
+		res := env.Do("", "GET", path, nil)
+		if res.Status != 200 || !strings.Contains(string(res.Body), want) {
+			t.Errorf("GET %s = %d, body lacks %s:\n%.300s", path, res.Status, want, res.Body)
+		}
+	}
+}

@@ -33,6 +33,18 @@ func (s *Server) requestID(c *gin.Context) {
 func (s *Server) accessLog(c *gin.Context) {
 	start := time.Now()
 	c.Next()
+	if s.Metrics != nil {
+		surface := "ops"
+		switch p := c.Request.URL.Path; {
+		case strings.HasPrefix(p, "/scim/"):
+			surface = "scim"
+		case strings.HasPrefix(p, "/api/"):
+			surface = "admin"
+		case strings.HasPrefix(p, "/admin"):
+			surface = "ui"
+		}
+		s.Metrics.ObserveRequest(surface, c.Writer.Status())
+	}
 	level := slog.LevelDebug
 	if c.Writer.Status() >= 500 {
 		level = slog.LevelError

@@ -51,17 +51,24 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// Metrics counts requests and serves /metrics.
+type Metrics interface {
+	ObserveRequest(surface string, status int)
+	Handler() http.Handler
+}
+
 // Server holds the dependencies of the HTTP handlers.
 type Server struct {
-	Auth   Authenticator
-	Orgs   OrgStore
-	Users  UserStore
-	Groups GroupStore
-	Admin  AdminStore
-	Recalc Recalculator // nil: recalculations stay pending for the reconciler
-	UI     UIStore      // nil: no admin UI
-	Ready  []Pinger
-	Logger *slog.Logger
+	Auth    Authenticator
+	Orgs    OrgStore
+	Users   UserStore
+	Groups  GroupStore
+	Admin   AdminStore
+	Recalc  Recalculator // nil: recalculations stay pending for the reconciler
+	UI      UIStore      // nil: no admin UI
+	Ready   []Pinger
+	Metrics Metrics // nil: no /metrics
+	Logger  *slog.Logger
 
 	// PublicURL is the externally visible base URL (https://scim.example.com).
 	// When empty, it is derived from each request's scheme and Host.
@@ -81,6 +88,9 @@ func (s *Server) Handler() http.Handler {
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
+	if s.Metrics != nil {
+		r.GET("/metrics", gin.WrapH(s.Metrics.Handler()))
+	}
 
 	v2 := r.Group("/scim/v2", s.scimAuth)
 	s.scimRoutes(v2)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/scimflow/scimflow/api"
+	"github.com/scimflow/scimflow/internal/metrics"
 	"github.com/scimflow/scimflow/internal/recalc"
 	"github.com/scimflow/scimflow/internal/store"
 )
@@ -51,8 +52,9 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 	}
 	defer conn.Close()
 	engine := &recalc.Engine{Client: conn.client, DB: db, BatchSize: cfg.BatchSize}
+	reg := metrics.New()
 	srv := &api.Server{Auth: db, Orgs: db, Users: db, Groups: db, Admin: db, UI: db, Recalc: engine,
-		Ready: []api.Pinger{db}, Logger: logger, PublicURL: cfg.PublicURL}
+		Ready: []api.Pinger{db}, Metrics: reg, Logger: logger, PublicURL: cfg.PublicURL}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
@@ -80,7 +82,7 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 		// dev is the whole product in one process: the worker runs here.
 		workerCtx, stopWorker := context.WithCancel(ctx)
 		workerDone := make(chan error, 1)
-		go func() { workerDone <- runWorkerLoop(workerCtx, conn, db, cfg, logger) }()
+		go func() { workerDone <- runWorkerLoop(workerCtx, conn, db, cfg, logger, reg) }()
 		defer func() {
 			stopWorker()
 			<-workerDone

@@ -81,7 +81,7 @@ func connectTemporal(ctx context.Context, cfg config, dev bool, logger *slog.Log
 
 // runWorker registers the search attributes and the reconciliation
 // schedule, then runs a worker and the sweeper until ctx ends.
-func runWorkerLoop(ctx context.Context, conn *temporalConn, db *store.DB, cfg config, logger *slog.Logger) error {
+func runWorkerLoop(ctx context.Context, conn *temporalConn, db *store.DB, cfg config, logger *slog.Logger, m activities.Metrics) error {
 	setupCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := recalc.EnsureSearchAttributes(setupCtx, conn.client, cfg.TemporalNamespace); err != nil {
@@ -91,7 +91,7 @@ func runWorkerLoop(ctx context.Context, conn *temporalConn, db *store.DB, cfg co
 		logger.Warn("reconciliation schedule not created", "error", err)
 	}
 	engine := &recalc.Engine{Client: conn.client, DB: db, BatchSize: cfg.BatchSize}
-	w := worker.New(conn.client, &activities.Activities{DB: db, Logger: logger}, sdkworker.Options{})
+	w := worker.New(conn.client, &activities.Activities{DB: db, Logger: logger, Metrics: m}, sdkworker.Options{})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}

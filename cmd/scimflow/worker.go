@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/scimflow/scimflow/internal/metrics"
 	"github.com/scimflow/scimflow/internal/recalc"
 )
 
@@ -36,7 +37,7 @@ func runWorker(ctx context.Context, args []string, env *environment) error {
 	if env.ready != nil {
 		env.ready("")
 	}
-	return runWorkerLoop(ctx, conn, db, cfg, logger)
+	return runWorkerLoop(ctx, conn, db, cfg, logger, metrics.New())
 }
 
 // runReconcile recomputes an org's effective roles from scratch through
