@@ -65,6 +65,7 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 	}
 	fmt.Fprintf(env.stdout, "scimflow %s: listening on %s\n", name, base)
 	fmt.Fprintf(env.stdout, "  SCIM base URL: %s/scim/v2\n", base)
+	fmt.Fprintf(env.stdout, "  admin UI:      %s/admin\n", base)
 	fmt.Fprintf(env.stdout, "  database:      %s\n", db.Dialect())
 	if conn.dev != nil {
 		fmt.Fprintf(env.stdout, "  Temporal:      %s (embedded)\n", conn.dev.FrontendAddr)
