@@ -22,7 +22,7 @@ const orgIDKey = "orgID"
 func (s *Server) scimRoutes(r *gin.RouterGroup) {
 	r.GET("/Users", s.listUsers)
 	r.POST("/Users", s.createUser)
-	r.POST("/Users/.search", s.searchUsers)
+	r.POST("/Users/.search", s.search(s.queryUsers))
 	r.GET("/Users/:id", s.getUser)
 	r.PUT("/Users/:id", s.replaceUser)
 	r.PATCH("/Users/:id", s.patchUser)

@@ -20,11 +20,25 @@ const memberPage = 1000
 func (s *Server) groupRoutes(r *gin.RouterGroup) {
 	r.GET("/Groups", s.listGroups)
 	r.POST("/Groups", s.createGroup)
-	r.POST("/Groups/.search", s.searchGroups)
+	r.POST("/Groups/.search", s.search(s.queryGroups))
 	r.GET("/Groups/:id", s.getGroup)
 	r.PUT("/Groups/:id", s.replaceGroup)
 	r.PATCH("/Groups/:id", s.patchGroup)
 	r.DELETE("/Groups/:id", s.deleteGroup)
+}
+
+// decodeGroup reads a full Group from a POST or PUT body; members reports
+// whether the body asserts the member list.
+func decodeGroup(c *gin.Context) (g *scimflow.Group, memberIDs []string, members bool, err error) {
+	raw, err := readJSON(c)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	norm, err := schema.Normalize(raw, schema.GroupResourceType)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return scim.DecodeGroup(norm, raw)
 }
 
 func (s *Server) createGroup(c *gin.Context) {
@@ -33,17 +47,7 @@ func (s *Server) createGroup(c *gin.Context) {
 		s.scimError(c, err)
 		return
 	}
-	raw, err := readJSON(c)
-	if err != nil {
-		s.scimError(c, err)
-		return
-	}
-	norm, err := schema.Normalize(raw, schema.GroupResourceType)
-	if err != nil {
-		s.scimError(c, err)
-		return
-	}
-	g, ids, _, err := scim.DecodeGroup(norm, raw)
+	g, ids, _, err := decodeGroup(c)
 	if err != nil {
 		s.scimError(c, err)
 		return
@@ -84,17 +88,7 @@ func (s *Server) replaceGroup(c *gin.Context) {
 		s.scimError(c, err)
 		return
 	}
-	raw, err := readJSON(c)
-	if err != nil {
-		s.scimError(c, err)
-		return
-	}
-	norm, err := schema.Normalize(raw, schema.GroupResourceType)
-	if err != nil {
-		s.scimError(c, err)
-		return
-	}
-	next, ids, hasMembers, err := scim.DecodeGroup(norm, raw)
+	next, ids, hasMembers, err := decodeGroup(c)
 	if err != nil {
 		s.scimError(c, err)
 		return
@@ -193,20 +187,6 @@ func (s *Server) deleteGroup(c *gin.Context) {
 
 func (s *Server) listGroups(c *gin.Context) {
 	s.queryGroups(c, listRequestFromQuery(c))
-}
-
-func (s *Server) searchGroups(c *gin.Context) {
-	doc, err := readJSON(c)
-	if err != nil {
-		s.scimError(c, err)
-		return
-	}
-	r, err := listRequestFromSearch(doc)
-	if err != nil {
-		s.scimError(c, err)
-		return
-	}
-	s.queryGroups(c, r)
 }
 
 func (s *Server) queryGroups(c *gin.Context, r listRequest) {

@@ -153,3 +153,21 @@ func projection(c *gin.Context) (scim.Projection, error) {
 	r := listRequestFromQuery(c)
 	return scim.ParseProjection(r.Attributes, r.ExcludedAttributes)
 }
+
+// search answers POST .search (RFC 7644 §3.4.3) with query, the handler
+// that also serves GET on the resource type.
+func (s *Server) search(query func(*gin.Context, listRequest)) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		doc, err := readJSON(c)
+		if err != nil {
+			s.scimError(c, err)
+			return
+		}
+		r, err := listRequestFromSearch(doc)
+		if err != nil {
+			s.scimError(c, err)
+			return
+		}
+		query(c, r)
+	}
+}

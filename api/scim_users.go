@@ -190,20 +190,6 @@ func (s *Server) listUsers(c *gin.Context) {
 	s.queryUsers(c, listRequestFromQuery(c))
 }
 
-func (s *Server) searchUsers(c *gin.Context) {
-	doc, err := readJSON(c)
-	if err != nil {
-		s.scimError(c, err)
-		return
-	}
-	r, err := listRequestFromSearch(doc)
-	if err != nil {
-		s.scimError(c, err)
-		return
-	}
-	s.queryUsers(c, r)
-}
-
 func (s *Server) queryUsers(c *gin.Context, r listRequest) {
 	q, p, err := r.parse()
 	if err != nil {

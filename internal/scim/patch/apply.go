@@ -60,7 +60,7 @@ func Apply(doc map[string]any, ops []Operation, rt schema.ResourceType) (map[str
 	if _, ok := schema.SchemaByID(rt.Schema); !ok {
 		return nil, scimflow.Errorf(scimflow.EINTERNAL, "resource type %q has no known schema", rt.ID)
 	}
-	out, _ := clone(doc).(map[string]any)
+	out, _ := schema.Clone(doc).(map[string]any)
 	if out == nil {
 		out = make(map[string]any)
 	}
@@ -222,7 +222,7 @@ func (a *applier) pathless(op string, v any) error {
 	if !ok {
 		return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "without a \"path\", \"value\" must be an object of attributes, not %s", kind(v))
 	}
-	for _, k := range sortedKeys(m) {
+	for _, k := range schema.SortedKeys(m) {
 		if err := a.pathlessMember(op, k, m[k]); err != nil {
 			return err
 		}
@@ -278,7 +278,7 @@ func (a *applier) extension(op, urn string, v any) error {
 	if !ok {
 		return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "%q must be an object, not %s", urn, kind(v))
 	}
-	for _, k := range sortedKeys(m) {
+	for _, k := range schema.SortedKeys(m) {
 		name, sub, _ := strings.Cut(k, ".")
 		r, ok := schema.Lookup(a.rt, filter.AttrPath{URI: urn, Name: name, SubAttr: sub})
 		if !ok {
@@ -378,7 +378,7 @@ func mergeComplex(c map[string]any, r schema.Resolved, v any) error {
 		}
 		m, _ = nv.(map[string]any)
 	}
-	for _, k := range sortedKeys(m) {
+	for _, k := range schema.SortedKeys(m) {
 		sub := r.Attr.SubAttribute(k)
 		if sub == nil || sub.Mutability == schema.MutabilityReadOnly || sub.Mutability == schema.MutabilityWriteOnly {
 			continue // dropped as schema.Normalize drops them

@@ -134,7 +134,7 @@ func setWholeValues(op string, t target, vals []any, match []bool, v any) ([]any
 				return nil, nil, err
 			}
 			if first {
-				vals[i], first = clone(nv), false
+				vals[i], first = schema.Clone(nv), false
 			} else {
 				vals[i], match[i] = nil, false
 			}
@@ -158,10 +158,10 @@ func mergeValue(r schema.Resolved, vals []any, i int, nv any) error {
 	e, ok := vals[i].(map[string]any)
 	m, isMap := nv.(map[string]any)
 	if !ok || !isMap {
-		vals[i] = clone(nv)
+		vals[i] = schema.Clone(nv)
 		return nil
 	}
-	for _, k := range sortedKeys(m) {
+	for _, k := range schema.SortedKeys(m) {
 		rs := r
 		if rs.Sub = r.Attr.SubAttribute(k); rs.Sub == nil {
 			continue
@@ -217,7 +217,7 @@ func newValue(t target) (map[string]any, error) {
 		return nil, scimflow.SCIMErrorf(scimflow.SCIMNoTarget, "no value of %q matches the filter %s", attrName(r), filter.Format(t.filter))
 	}
 	e := make(map[string]any, len(terms)+1)
-	for _, k := range sortedKeys(terms) {
+	for _, k := range schema.SortedKeys(terms) {
 		sub := subOf(r.Attr, k)
 		if sub == nil {
 			return nil, scimflow.SCIMErrorf(scimflow.SCIMNoTarget, "no value of %q matches the filter %s", attrName(r), filter.Format(t.filter))

@@ -40,7 +40,7 @@ func Normalize(doc map[string]any, rt ResourceType) (map[string]any, error) {
 		return nil, scimflow.Errorf(scimflow.EINTERNAL, "resource type %q has no known schema", rt.ID)
 	}
 	n := normalizer{rt: rt, out: make(map[string]any, len(doc)), seen: make(map[string]bool)}
-	for _, k := range sortedKeys(doc) {
+	for _, k := range SortedKeys(doc) {
 		if err := n.key(k, doc[k]); err != nil {
 			return nil, err
 		}
@@ -62,7 +62,7 @@ type normalizer struct {
 // key normalizes the top-level member k: v of a client document.
 func (n *normalizer) key(k string, v any) error {
 	if strings.EqualFold(k, "schemas") {
-		n.out["schemas"] = clone(v)
+		n.out["schemas"] = Clone(v)
 		return nil
 	}
 	p := splitKey(n.rt, k)
@@ -87,7 +87,7 @@ func (n *normalizer) extension(urn string, v any) error {
 	if !ok {
 		return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "%q must be an object, not %s", urn, kind(v))
 	}
-	for _, k := range sortedKeys(m) {
+	for _, k := range SortedKeys(m) {
 		r, ok := Lookup(n.rt, filter.AttrPath{URI: urn, Name: k})
 		if !ok || dropped(r.Attr) {
 			continue
@@ -259,7 +259,7 @@ func normalizeComplex(a Attribute, name string, v any, singular bool) (any, erro
 		}
 	}
 	out := make(map[string]any, len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range SortedKeys(m) {
 		sub := a.SubAttribute(k)
 		if sub == nil || dropped(sub) {
 			continue
@@ -360,7 +360,9 @@ func childMap(m map[string]any, k string) map[string]any {
 	return c
 }
 
-func sortedKeys(m map[string]any) []string {
+// SortedKeys returns the keys of m in order, so that processing a JSON
+// object is deterministic.
+func SortedKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -369,19 +371,19 @@ func sortedKeys(m map[string]any) []string {
 	return keys
 }
 
-// clone returns a deep copy of the JSON value v.
-func clone(v any) any {
+// Clone returns a deep copy of the JSON value v.
+func Clone(v any) any {
 	switch v := v.(type) {
 	case map[string]any:
 		c := make(map[string]any, len(v))
 		for k, e := range v {
-			c[k] = clone(e)
+			c[k] = Clone(e)
 		}
 		return c
 	case []any:
 		c := make([]any, len(v))
 		for i, e := range v {
-			c[i] = clone(e)
+			c[i] = Clone(e)
 		}
 		return c
 	}
