@@ -22,8 +22,9 @@ func TestSweeperHandsOverLostWork(t *testing.T) {
 	users := f.users(3, "s")
 	flows := f.entryPoint("Flows")
 	gid := f.group("Lost", users[0])
+	f.eventually("the group's creation is processed", 20*time.Second, f.quiescent)
 
-	f.env.Server.Recalc = nil // the call to Temporal is lost
+	f.env.Server.Recalc = nil // from now on, the call to Temporal is lost
 	id := f.updateGroup(gid, flows, "viewer")
 	f.must(f.env.SCIM("PATCH", "/scim/v2/Groups/"+gid, patchOp(map[string]any{"op": "add", "path": "members", "value": members(users[1])})), 204)
 	if rec := f.recalculation(id); rec["status"] != "pending" {
