@@ -73,7 +73,7 @@ func connectTemporal(ctx context.Context, cfg config, dev bool, logger *slog.Log
 	}
 	c, err := client.NewLazyClient(opts)
 	if err != nil {
-		return nil, fmt.Errorf("Temporal client for %s: %w", opts.HostPort, err)
+		return nil, fmt.Errorf("client for Temporal at %s: %w", opts.HostPort, err)
 	}
 	conn.client = c
 	return conn, nil
