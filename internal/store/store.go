@@ -10,11 +10,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -22,6 +24,7 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+	moderncsqlite "modernc.org/sqlite"
 
 	"github.com/scimflow/scimflow/internal/scimflow"
 )
@@ -62,6 +65,9 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		g, err = gorm.Open(postgres.Open(url), cfg)
 	case strings.HasPrefix(url, "sqlite:"):
 		d = SQLite
+		if err := registerUnicodeLower(); err != nil {
+			return nil, err
+		}
 		path := strings.TrimPrefix(url, "sqlite:")
 		if dir := filepath.Dir(path); dir != "" {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -97,6 +103,31 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, fmt.Errorf("connect to %s database: %w", d, err)
 	}
 	return &DB{gorm: g, dialect: d, now: now}, nil
+}
+
+var (
+	lowerOnce sync.Once
+	lowerErr  error
+)
+
+// registerUnicodeLower replaces SQLite's lower(), which folds ASCII only,
+// by Go's Unicode-aware strings.ToLower, so that userName and displayName
+// are unique and compared without case for every script, as on Postgres.
+// It applies to the connections opened afterwards, in this process.
+func registerUnicodeLower() error {
+	lowerOnce.Do(func() {
+		lowerErr = moderncsqlite.RegisterDeterministicScalarFunction("lower", 1,
+			func(_ *moderncsqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+				switch v := args[0].(type) {
+				case string:
+					return strings.ToLower(v), nil
+				case []byte:
+					return strings.ToLower(string(v)), nil
+				}
+				return args[0], nil
+			})
+	})
+	return lowerErr
 }
 
 // now is the clock of the store: UTC, truncated to milliseconds so that a

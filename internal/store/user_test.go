@@ -265,6 +265,13 @@ func TestUserUniqueness(t *testing.T) {
 			if _, err := db.CreateUser(ctx, orgB, &scimflow.User{UserName: "dup", ExternalID: "E"}); err != nil {
 				t.Errorf("same userName in another org: %v", err)
 			}
+			// Case folding is Unicode-aware on both databases.
+			if _, err := db.CreateUser(ctx, orgA, &scimflow.User{UserName: "ÄNNE@x.com"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.CreateUser(ctx, orgA, &scimflow.User{UserName: "änne@x.com"}); scimflow.ErrorCode(err) != scimflow.ECONFLICT {
+				t.Errorf("userName differing only in non-ASCII case: %v, want a conflict", err)
+			}
 			// externalId is case-exact: "e" is a different value.
 			if _, err := db.CreateUser(ctx, orgA, &scimflow.User{UserName: "third", ExternalID: "e"}); err != nil {
 				t.Errorf("externalId differing in case: %v", err)
