@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	uiserver "github.com/temporalio/ui-server/v2/server"
@@ -110,6 +111,9 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if err := sqliteschema.CreateNamespaces(sqlCfg, ns); err != nil {
+		if strings.Contains(err.Error(), "locked") {
+			return nil, fmt.Errorf("%s is in use: is another `scimflow dev` running with this data dir? (%w)", dbPath, err)
+		}
 		return nil, fmt.Errorf("create namespace: %w", err)
 	}
 
