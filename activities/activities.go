@@ -9,6 +9,7 @@ package activities
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -27,6 +28,28 @@ type Activities struct {
 	DB      *store.DB
 	Logger  *slog.Logger
 	Metrics Metrics
+}
+
+// keepAlive heartbeats every 10 s until the returned function is called,
+// so that one long statement (a slow database, a wait for user locks) is
+// not mistaken for a dead worker.
+func keepAlive(ctx context.Context) func() {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			activity.RecordHeartbeat(ctx)
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // classify turns a permanent store error into a non-retryable one.
@@ -67,6 +90,7 @@ func (a *Activities) RecalculateGroupBatch(ctx context.Context, in workflows.Gro
 	if err != nil {
 		return res, err
 	}
+	defer keepAlive(ctx)()
 	if res.Changed, err = a.DB.RecalculateUsers(ctx, in.OrgID, ids, eps); err != nil {
 		return res, err
 	}
@@ -87,6 +111,7 @@ func (a *Activities) FinishGroupPass(ctx context.Context, in workflows.FinishGro
 
 // ProcessOutbox recalculates the users of the next outbox batch of an org.
 func (a *Activities) ProcessOutbox(ctx context.Context, in workflows.OutboxInput) (workflows.OutboxResult, error) {
+	defer keepAlive(ctx)()
 	users, changed, more, err := a.DB.ProcessOutbox(ctx, in.OrgID, in.Limit)
 	return workflows.OutboxResult{Users: users, Changed: changed, More: more}, classify(err)
 }
@@ -95,6 +120,7 @@ func (a *Activities) ProcessOutbox(ctx context.Context, in workflows.OutboxInput
 // repair means an earlier recalculation was lost or wrong: it is logged as
 // a warning and counted.
 func (a *Activities) ReconcileBatch(ctx context.Context, in workflows.ReconcileInput) (workflows.ReconcileResult, error) {
+	defer keepAlive(ctx)()
 	next, users, fixed, done, err := a.DB.ReconcileUsers(ctx, in.OrgID, in.After, in.Limit)
 	if err != nil {
 		return workflows.ReconcileResult{}, classify(err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/scimflow/scimflow/internal/recalc"
+	"github.com/scimflow/scimflow/internal/scimflow"
 	"github.com/scimflow/scimflow/internal/store"
 )
 
@@ -50,6 +51,14 @@ func (s *Sweeper) Sweep(ctx context.Context, age time.Duration) {
 		s.Logger.WarnContext(ctx, "sweep: stale recalculations", "error", err)
 	}
 	for _, r := range recs {
+		if r.Status == scimflow.RecalcRunning {
+			// Running in the database: hand it over only when its workflow
+			// is gone (terminated by an operator, or lost with its server).
+			running, err := s.Engine.GroupRunning(ctx, r.OrgID, r.GroupID)
+			if err != nil || running {
+				continue
+			}
+		}
 		if err := s.Engine.RecalculateGroup(ctx, r); err != nil {
 			s.Logger.WarnContext(ctx, "sweep: restart recalculation", "recalculation", r.ID, "error", err)
 		}

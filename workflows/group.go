@@ -36,8 +36,11 @@ type GroupState struct {
 	PassStartedAt time.Time
 }
 
-// activityOptions: batches heartbeat, retry transient failures with
-// backoff for a few minutes, and stop at once on permanent ones.
+// activityOptions: batches heartbeat; transient failures (a database
+// restart or failover, timeouts) are retried for as long as they last,
+// with backoff capped at 30 s, so a recalculation waits out an outage
+// instead of failing half done; permanent ones (the org or group is gone)
+// stop at once.
 func activityOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 5 * time.Minute,
@@ -46,7 +49,7 @@ func activityOptions(ctx workflow.Context) workflow.Context {
 			InitialInterval:        time.Second,
 			BackoffCoefficient:     2,
 			MaximumInterval:        30 * time.Second,
-			MaximumAttempts:        10,
+			MaximumAttempts:        0, // unlimited
 			NonRetryableErrorTypes: []string{ErrNotFound},
 		},
 	})

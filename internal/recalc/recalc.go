@@ -69,6 +69,20 @@ func (e *Engine) MembersChanged(ctx context.Context, orgID string) error {
 	return err
 }
 
+// GroupRunning reports whether the group's recalculation workflow is
+// running.
+func (e *Engine) GroupRunning(ctx context.Context, orgID, groupID string) (bool, error) {
+	d, err := e.Client.DescribeWorkflowExecution(ctx, workflows.GroupWorkflowID(orgID, groupID), "")
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
+}
+
 // Progress returns rec with the live numbers of the group's workflow when
 // that workflow is working on rec's mapping version (or a newer one, into
 // which rec was coalesced).
@@ -148,11 +162,17 @@ func EnsureSchedule(ctx context.Context, c client.Client, every time.Duration) e
 		},
 		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
 	})
-	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		return nil
-	}
 	var exists *serviceerror.AlreadyExists
-	if err != nil && !errors.As(err, &exists) {
+	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) || errors.As(err, &exists) {
+		// It exists: make its interval the configured one.
+		err = c.ScheduleClient().GetHandle(ctx, ScheduleID).Update(ctx, client.ScheduleUpdateOptions{
+			DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+				in.Description.Schedule.Spec = &client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}}
+				return &client.ScheduleUpdate{Schedule: &in.Description.Schedule}, nil
+			},
+		})
+	}
+	if err != nil {
 		return fmt.Errorf("create reconciliation schedule: %w", err)
 	}
 	return nil

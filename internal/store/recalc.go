@@ -69,7 +69,9 @@ func (db *DB) PassEntryPoints(ctx context.Context, orgID, groupID string, versio
 	all := current
 	for _, l := range lists {
 		var ids []string
-		json.Unmarshal([]byte(l), &ids)
+		if err := json.Unmarshal([]byte(l), &ids); err != nil {
+			return nil, internal("pass entry points", err)
+		}
 		all = append(all, ids...)
 	}
 	return union(all, nil), nil
@@ -111,31 +113,38 @@ func (db *DB) FinishGroupPass(ctx context.Context, orgID, groupID string, versio
 	return v[0], true, nil
 }
 
-// ProcessOutbox recalculates the users of the oldest outbox rows of org,
-// up to limit users, then deletes the rows it has covered. A row written
-// while the batch ran has a higher id and stays for the next batch, so no
-// change is lost; a retried batch redoes idempotent work.
+// ProcessOutbox recalculates the users of the oldest outbox rows of org
+// (up to limit rows), then deletes exactly the rows it read. Ids are
+// handed out at insert, not at commit: a row committed during the batch
+// may carry a lower id than rows already read, so "delete up to the
+// highest id" could drop a change nobody recalculated. A row read here
+// was committed before the recalculation started, which reads after
+// locking its users, so the recalculation sees its change. A retried
+// batch redoes idempotent work.
 func (db *DB) ProcessOutbox(ctx context.Context, orgID string, limit int) (users, changed int, more bool, err error) {
 	tx := db.gorm.WithContext(ctx)
-	var maxID int64
-	if err := tx.Raw("SELECT COALESCE(max(id), 0) FROM recalc_outbox WHERE org_id = ?", orgID).Scan(&maxID).Error; err != nil {
+	var rows []outboxRow
+	if err := tx.Where("org_id = ?", orgID).Order("id").Limit(limit).Find(&rows).Error; err != nil {
 		return 0, 0, false, internal("outbox", err)
 	}
-	if maxID == 0 {
+	if len(rows) == 0 {
 		return 0, 0, false, nil
 	}
-	var ids []string
-	err = tx.Model(&outboxRow{}).Where("org_id = ? AND id <= ?", orgID, maxID).
-		Group("user_id").Order("min(id)").Limit(limit).Pluck("user_id", &ids).Error
-	if err != nil {
-		return 0, 0, false, internal("outbox", err)
+	rowIDs := make([]int64, len(rows))
+	userIDs := make([]string, 0, len(rows))
+	seen := map[string]bool{}
+	for i, r := range rows {
+		rowIDs[i] = r.ID
+		if !seen[r.UserID] {
+			seen[r.UserID] = true
+			userIDs = append(userIDs, r.UserID)
+		}
 	}
-	if changed, err = db.RecalculateUsers(ctx, orgID, ids, nil); err != nil {
+	if changed, err = db.RecalculateUsers(ctx, orgID, userIDs, nil); err != nil {
 		return 0, 0, false, err
 	}
-	for i := 0; i < len(ids); i += chunk {
-		err := tx.Where("org_id = ? AND id <= ? AND user_id IN ?", orgID, maxID, ids[i:min(i+chunk, len(ids))]).Delete(&outboxRow{}).Error
-		if err != nil {
+	for i := 0; i < len(rowIDs); i += chunk {
+		if err := tx.Where("id IN ?", rowIDs[i:min(i+chunk, len(rowIDs))]).Delete(&outboxRow{}).Error; err != nil {
 			return 0, 0, false, internal("outbox", err)
 		}
 	}
@@ -143,7 +152,7 @@ func (db *DB) ProcessOutbox(ctx context.Context, orgID string, limit int) (users
 	if err := tx.Model(&outboxRow{}).Where("org_id = ?", orgID).Limit(1).Pluck("id", &left).Error; err != nil {
 		return 0, 0, false, internal("outbox", err)
 	}
-	return len(ids), changed, len(left) > 0, nil
+	return len(userIDs), changed, len(left) > 0, nil
 }
 
 // ReconcileUsers recomputes from scratch the effective roles of up to
@@ -178,12 +187,14 @@ func (db *DB) ListOrgIDs(ctx context.Context) ([]string, error) {
 	return ids, internal("list orgs", err)
 }
 
-// StaleRecalculations returns recalculations still pending older than
-// age: their workflow was never started (the process died between the
-// commit and the Temporal call, or Temporal was down).
+// StaleRecalculations returns unfinished recalculations older than age:
+// pending ones whose workflow may never have started (the process died
+// between the commit and the Temporal call, or Temporal was down), and
+// running ones, whose workflow the caller checks (an operator may have
+// terminated it).
 func (db *DB) StaleRecalculations(ctx context.Context, age time.Duration) ([]*scimflow.Recalculation, error) {
 	var rows []recalcRow
-	err := db.gorm.WithContext(ctx).Where("status = ? AND created_at < ?", scimflow.RecalcPending, db.now().Add(-age)).
+	err := db.gorm.WithContext(ctx).Where("status IN ? AND created_at < ?", []string{scimflow.RecalcPending, scimflow.RecalcRunning}, db.now().Add(-age)).
 		Order("created_at").Limit(1000).Find(&rows).Error
 	if err != nil {
 		return nil, internal("stale recalculations", err)

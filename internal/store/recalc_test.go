@@ -1,0 +1,82 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/scimflow/scimflow/internal/scimflow"
+	"github.com/scimflow/scimflow/internal/testenv"
+)
+
+// TestProcessOutboxKeepsLateCommits: outbox ids are handed out at insert,
+// not at commit. A row of user X that commits while a batch is
+// recalculating X — with a lower id than the row the batch read — was not
+// seen by that recalculation, so it must survive the batch.
+func TestProcessOutboxKeepsLateCommits(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testenv.DB(t)
+	org := newOrg(t, db)
+	u, err := db.CreateUser(ctx, org, &scimflow.User{UserName: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, _ := db.SQL()
+	insert := `INSERT INTO recalc_outbox (org_id, user_id, reason, created_at) VALUES ($1, $2, 'member_added', $3) RETURNING id`
+
+	slow, err := sqlDB.BeginTx(ctx, nil) // a SCIM PATCH that has not committed yet
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lateID, earlyID int64
+	if err := slow.QueryRowContext(ctx, insert, org, u.ID, time.Now()).Scan(&lateID); err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlDB.QueryRowContext(ctx, insert, org, u.ID, time.Now()).Scan(&earlyID); err != nil {
+		t.Fatal(err)
+	}
+	// Hold X's row so the batch stops inside its recalculation.
+	blocker, err := sqlDB.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := blocker.ExecContext(ctx, "SELECT id FROM users WHERE id = $1 FOR UPDATE", u.ID); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, _, _, err := db.ProcessOutbox(ctx, org, 100)
+		done <- err
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting int
+		sqlDB.QueryRowContext(ctx, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'").Scan(&waiting)
+		if waiting > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the batch never waited for the user lock")
+		}
+		time.Sleep(10 * time.Millisecond) // polling interval
+	}
+	if err := slow.Commit(); err != nil { // the late row commits mid-batch
+		t.Fatal(err)
+	}
+	blocker.Rollback()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var left []int64
+	rows, _ := sqlDB.QueryContext(ctx, "SELECT id FROM recalc_outbox WHERE org_id = $1", org)
+	for rows.Next() {
+		var id int64
+		rows.Scan(&id)
+		left = append(left, id)
+	}
+	rows.Close()
+	if len(left) != 1 || left[0] != lateID {
+		t.Fatalf("after the batch the outbox holds %v, want only the late row %d (early row %d)", left, lateID, earlyID)
+	}
+}
