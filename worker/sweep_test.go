@@ -9,6 +9,7 @@ import (
 
 	"github.com/scimflow/scimflow/internal/testenv"
 	"github.com/scimflow/scimflow/worker"
+	"github.com/scimflow/scimflow/workflows"
 )
 
 // TestSweeperHandsOverLostWork commits an "Update Group" and a membership
@@ -78,5 +79,35 @@ func TestReconcileRepairsDrift(t *testing.T) {
 	res, err = eng.Reconcile(ctx, f.env.OrgID)
 	if err != nil || res.Fixed != 0 {
 		t.Errorf("second reconcile = %+v, %v; want nothing to repair", res, err)
+	}
+}
+
+// TestSweeperRestartsTerminatedRecalculation: an operator terminates a
+// running recalculation in the Temporal UI; the sweeper notices that the
+// record is running but its workflow is gone, and starts it again.
+func TestSweeperRestartsTerminatedRecalculation(t *testing.T) {
+	t.Parallel()
+	f := fixture{t, testenv.Server(t)}
+	eng, _ := f.env.Engine(1)
+	users := f.users(60, "k") // 60 one-user batches: the pass outlives the terminate call
+	flows := f.entryPoint("Flows")
+	gid := f.group("Killed", users...)
+	id := f.updateGroup(gid, flows, "contributor")
+	f.eventually("the recalculation runs", 20*time.Second, func() bool { return f.recalculation(id)["status"] == "running" })
+	ctx := context.Background()
+	if err := eng.Client.TerminateWorkflow(ctx, workflows.GroupWorkflowID(f.env.OrgID, gid), "", "operator"); err != nil {
+		t.Fatal(err)
+	}
+	if rec := f.recalculation(id); rec["status"] == "completed" {
+		t.Fatal("the recalculation completed before it could be terminated")
+	}
+	s := &worker.Sweeper{DB: f.env.DB, Engine: eng, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s.Sweep(ctx, 0)
+	f.waitCompleted(id)
+	got := f.roles()
+	for _, u := range users {
+		if got[u+"/"+flows] != "contributor" {
+			t.Fatalf("user %s: %q after the restart", u, got[u+"/"+flows])
+		}
 	}
 }
