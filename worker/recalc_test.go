@@ -322,3 +322,42 @@ func TestChurnKeepsInvariant(t *testing.T) {
 		t.Errorf("group list after churn: %d", res.Status)
 	}
 }
+
+// TestSecondUpdateGroupIsCoalesced clicks Update Group twice while the
+// first recalculation runs: the running workflow takes the newer mapping
+// (no second workflow races it), both records complete, and the result is
+// the newer mapping.
+func TestSecondUpdateGroupIsCoalesced(t *testing.T) {
+	t.Parallel()
+	f := fixture{t, testenv.Server(t)}
+	eng, _ := f.env.Engine(1)
+	users := f.users(40, "co")
+	flows, reports := f.entryPoint("Flows"), f.entryPoint("Reports")
+	gid := f.group("Twice", users...)
+	first := f.updateGroup(gid, flows, "viewer")
+	f.eventually("first pass under way", 20*time.Second, func() bool {
+		p, _ := f.recalculation(first)["processed"].(interface{ String() string })
+		return p != nil && p.String() != "0"
+	})
+	second := f.updateGroup(gid, reports, "approver")
+	f.waitCompleted(second)
+	if rec := f.waitCompleted(first); rec["status"] != "completed" {
+		t.Errorf("first record: %v", rec)
+	}
+	got := f.roles()
+	for _, u := range users {
+		if got[u+"/"+reports] != "approver" || got[u+"/"+flows] != "" {
+			t.Fatalf("user %s: flows %q reports %q; want only the second mapping", u, got[u+"/"+flows], got[u+"/"+reports])
+		}
+	}
+	v, err := eng.Client.QueryWorkflow(context.Background(), workflows.GroupWorkflowID(f.env.OrgID, gid), "", workflows.QueryProgress)
+	if err == nil {
+		var p workflows.Progress
+		v.Get(&p)
+		if p.Passes < 2 {
+			t.Errorf("progress = %+v, want the second version coalesced into a restarted pass", p)
+		}
+	}
+	recordHistory(t, eng.Client, workflows.GroupWorkflowID(f.env.OrgID, gid), "group_recalculation_coalesced")
+	f.assertInvariant()
+}

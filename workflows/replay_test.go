@@ -15,7 +15,11 @@ import (
 // can break running recalculations in production. After an intended,
 // versioned change, record them again.
 func TestReplay(t *testing.T) {
-	for _, file := range []string{"testdata/group_recalculation.json", "testdata/member_recalculation.json"} {
+	for _, file := range []string{
+		"testdata/group_recalculation.json",
+		"testdata/group_recalculation_coalesced.json", // a second version mid-pass: the pass restarts
+		"testdata/member_recalculation.json",
+	} {
 		r := worker.NewWorkflowReplayer()
 		r.RegisterWorkflowWithOptions(workflows.GroupRecalculation, workflow.RegisterOptions{Name: workflows.GroupRecalculationName})
 		r.RegisterWorkflowWithOptions(workflows.MemberRecalculation, workflow.RegisterOptions{Name: workflows.MemberRecalculationName})
