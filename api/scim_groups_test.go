@@ -11,21 +11,11 @@ import (
 	"github.com/scimflow/scimflow/internal/testenv"
 )
 
-func patchOp(ops ...map[string]any) map[string]any {
-	list := make([]any, len(ops))
-	for i, op := range ops {
-		list[i] = op
-	}
-	return map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"}, "Operations": list}
-}
-
-func members(ids ...string) []any {
-	out := make([]any, len(ids))
-	for i, id := range ids {
-		out[i] = map[string]any{"value": id}
-	}
-	return out
-}
+// Shorthands for request bodies.
+var (
+	patchOp = testenv.PatchOp
+	members = testenv.Members
+)
 
 func createGroup(t testing.TB, env *testenv.Env, name string, memberIDs ...string) string {
 	t.Helper()

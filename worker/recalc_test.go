@@ -17,21 +17,11 @@ import (
 // Integration tests of the recalculation engine: the real API, a real
 // Postgres, an in-process Temporal server and real workers.
 
-func patchOp(ops ...map[string]any) map[string]any {
-	list := make([]any, len(ops))
-	for i, op := range ops {
-		list[i] = op
-	}
-	return map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"}, "Operations": list}
-}
-
-func members(ids ...string) []any {
-	out := make([]any, len(ids))
-	for i, id := range ids {
-		out[i] = map[string]any{"value": id}
-	}
-	return out
-}
+// Shorthands for request bodies.
+var (
+	patchOp = testenv.PatchOp
+	members = testenv.Members
+)
 
 type fixture struct {
 	t   *testing.T

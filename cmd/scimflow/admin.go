@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"strconv"
 	"time"
@@ -29,9 +28,7 @@ func printResult(env *environment, asJSON bool, v map[string]any, order ...strin
 
 func runOrgCreate(ctx context.Context, args []string, env *environment) error {
 	cfg := loadConfig(env)
-	fs := flag.NewFlagSet("org create", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	cfg.databaseFlags(fs)
+	fs := cfg.flagSet("org create", env)
 	name := fs.String("name", "", "org name (required)")
 	plan := fs.String("plan", "business", "pricing plan: free, business or enterprise")
 	scimGroups := fs.Bool("scim-groups", false, "activate the SCIM Groups feature")
@@ -79,9 +76,7 @@ func (o *optionalBool) IsBoolFlag() bool { return true }
 
 func runOrgUpdate(ctx context.Context, args []string, env *environment) error {
 	cfg := loadConfig(env)
-	fs := flag.NewFlagSet("org update", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	cfg.databaseFlags(fs)
+	fs := cfg.flagSet("org update", env)
 	id := fs.String("org", "", "org id (required)")
 	name := fs.String("name", "", "new name")
 	plan := fs.String("plan", "", "new plan: free, business or enterprise")
@@ -131,9 +126,7 @@ func tokenJSON(t *scimflow.Token) map[string]any {
 
 func runTokenCreate(ctx context.Context, args []string, env *environment) error {
 	cfg := loadConfig(env)
-	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	cfg.databaseFlags(fs)
+	fs := cfg.flagSet("token create", env)
 	org := fs.String("org", "", "org id (required)")
 	scope := fs.String("scope", "", "scim or admin (required)")
 	name := fs.String("name", "", "a name to recognise the token by")
@@ -165,9 +158,7 @@ func runTokenCreate(ctx context.Context, args []string, env *environment) error 
 
 func runTokenList(ctx context.Context, args []string, env *environment) error {
 	cfg := loadConfig(env)
-	fs := flag.NewFlagSet("token list", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	cfg.databaseFlags(fs)
+	fs := cfg.flagSet("token list", env)
 	org := fs.String("org", "", "org id (required)")
 	scope := fs.String("scope", "", "only tokens of this scope")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -201,9 +192,7 @@ func runTokenList(ctx context.Context, args []string, env *environment) error {
 
 func runTokenRevoke(ctx context.Context, args []string, env *environment) error {
 	cfg := loadConfig(env)
-	fs := flag.NewFlagSet("token revoke", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	cfg.databaseFlags(fs)
+	fs := cfg.flagSet("token revoke", env)
 	org := fs.String("org", "", "org id (required)")
 	id := fs.String("id", "", "token id (required)")
 	asJSON := fs.Bool("json", false, "print JSON")

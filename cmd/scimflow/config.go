@@ -48,6 +48,15 @@ func loadConfig(env *environment) config {
 	return c
 }
 
+// flagSet returns the flag set of command name, with the database flags
+// every command shares; usage goes to the environment's stderr.
+func (c *config) flagSet(name string, env *environment) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	c.databaseFlags(fs)
+	return fs
+}
+
 // databaseFlags registers the flags every database command shares.
 func (c *config) databaseFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "Postgres URL (env DATABASE_URL); empty: SQLite in the data dir")

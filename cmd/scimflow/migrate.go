@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 )
 
 func runMigrate(ctx context.Context, args []string, env *environment) error {
 	cfg := loadConfig(env)
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	cfg.databaseFlags(fs)
+	fs := cfg.flagSet("migrate", env)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -27,9 +26,7 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 		name = "dev"
 	}
 	cfg := loadConfig(env)
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	cfg.databaseFlags(fs)
+	fs := cfg.flagSet(name, env)
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "address to listen on (env SCIMFLOW_HTTP_ADDR)")
 	fs.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "external base URL (env SCIMFLOW_PUBLIC_URL); default: from each request")
 	cfg.temporalFlags(fs)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"log/slog"
 
@@ -15,9 +14,7 @@ import (
 // TEMPORAL_ADDRESS and DATABASE_URL until interrupted.
 func runWorker(ctx context.Context, args []string, env *environment) error {
 	cfg := loadConfig(env)
-	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	cfg.databaseFlags(fs)
+	fs := cfg.flagSet("worker", env)
 	cfg.temporalFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -44,9 +41,7 @@ func runWorker(ctx context.Context, args []string, env *environment) error {
 // the engine and prints how many rows it had to repair.
 func runReconcile(ctx context.Context, args []string, env *environment) error {
 	cfg := loadConfig(env)
-	fs := flag.NewFlagSet("reconcile", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	cfg.databaseFlags(fs)
+	fs := cfg.flagSet("reconcile", env)
 	cfg.temporalFlags(fs)
 	org := fs.String("org", "", "org id (required)")
 	asJSON := fs.Bool("json", false, "print JSON")

@@ -132,3 +132,21 @@ func (e *Env) SCIM(method, path string, body any, headers ...string) *Response {
 	e.T.Helper()
 	return e.Do(e.SCIMToken, method, path, body, headers...)
 }
+
+// PatchOp builds a SCIM PATCH request body (RFC 7644 §3.5.2) from operations.
+func PatchOp(ops ...map[string]any) map[string]any {
+	list := make([]any, len(ops))
+	for i, op := range ops {
+		list[i] = op
+	}
+	return map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"}, "Operations": list}
+}
+
+// Members builds a members value: [{"value": id}, ...].
+func Members(ids ...string) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = map[string]any{"value": id}
+	}
+	return out
+}
