@@ -33,6 +33,7 @@ type AdminStore interface {
 	GroupSummary(ctx context.Context, orgID, id string) (*scimflow.GroupSummary, error)
 	GroupMappings(ctx context.Context, orgID, groupID string) ([]scimflow.Mapping, error)
 	SetGroupMappings(ctx context.Context, orgID, groupID string, mappings []scimflow.Mapping) (*scimflow.Recalculation, error)
+	SetGroupMappingsIf(ctx context.Context, orgID, groupID string, mappings []scimflow.Mapping, expected int64) (*scimflow.Recalculation, error)
 	FindRecalculation(ctx context.Context, orgID, id string) (*scimflow.Recalculation, error)
 	LatestRecalculation(ctx context.Context, orgID, groupID string) (*scimflow.Recalculation, error)
 	UserAccess(ctx context.Context, orgID, userID string) ([]scimflow.Access, error)

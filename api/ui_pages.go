@@ -305,7 +305,15 @@ func (s *Server) uiApply(c *gin.Context) {
 		ms = append(ms, scimflow.Mapping{GroupID: gid, EntryPointID: id, Role: r})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].EntryPointID < ms[j].EntryPointID })
-	rec, err := s.Admin.SetGroupMappings(c, orgID(c), gid, ms)
+	// The confirmation carries the mapping version it showed: if another
+	// admin saved the group meanwhile, the diff the admin approved is stale.
+	var rec *scimflow.Recalculation
+	var err error
+	if v, perr := strconv.ParseInt(c.PostForm("mappingVersion"), 10, 64); perr == nil {
+		rec, err = s.Admin.SetGroupMappingsIf(c, orgID(c), gid, ms, v)
+	} else {
+		rec, err = s.Admin.SetGroupMappings(c, orgID(c), gid, ms)
+	}
 	if err != nil {
 		s.uiError(c, err)
 		return

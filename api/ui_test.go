@@ -480,3 +480,36 @@ func TestUIGuides(t *testing.T) {
 		t.Errorf("CSP = %q", csp)
 	}
 }
+
+// TestUIStaleConfirmation: admin A opens the confirmation, admin B saves
+// the group meanwhile; A's "Apply changes" must not silently overwrite B's
+// mapping with a diff A never saw.
+func TestUIStaleConfirmation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := testenv.Server(t)
+	a := newAdmin(t, env)
+	flows, reports := a.createEntryPoint("Flows"), a.createEntryPoint("Reports")
+	gid := createGroup(t, env, "Ops")
+	b := newBrowser(t, env)
+	b.login(env.AdminToken)
+	csrf := b.csrf("/admin/scim/groups/" + gid)
+	form := url.Values{"csrf": {csrf}, "ep": {flows}, "role." + flows: {"viewer"}}
+	p := b.post("/admin/scim/groups/"+gid+"/preview", form)
+	wantPage(t, p, 200, `name="mappingVersion" value="0"`)
+
+	// Admin B saves another mapping through the API.
+	if res := a.do("PUT", "/api/v1/scim/groups/"+gid+"/entry-points", map[string]any{"entryPoints": []any{
+		map[string]any{"id": reports, "role": "admin"}}}); res.Status != 202 {
+		t.Fatal(res.Status)
+	}
+	form.Set("mappingVersion", "0")
+	wantPage(t, b.post("/admin/scim/groups/"+gid+"/apply", form), http.StatusConflict, "changed meanwhile")
+	ms, _ := env.DB.GroupMappings(ctx, env.OrgID, gid)
+	if len(ms) != 1 || ms[0].EntryPointID != reports || ms[0].Role != "admin" {
+		t.Errorf("mapping after the refused apply = %+v, want admin B's", ms)
+	}
+	// With the current version it applies.
+	form.Set("mappingVersion", "1")
+	wantPage(t, b.post("/admin/scim/groups/"+gid+"/apply", form), http.StatusSeeOther)
+}

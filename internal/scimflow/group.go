@@ -10,8 +10,11 @@ type Group struct {
 	DisplayName string
 	ExternalID  string // "" when the IdP sent none (Okta does not)
 	Version     int64  // bumped on every change, membership included; the SCIM ETag
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// MappingVersion is bumped by every change of the group's entry point
+	// mappings; "Update Group" can require the version it was shown.
+	MappingVersion int64
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // Member is a user in a group.

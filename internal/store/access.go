@@ -55,6 +55,17 @@ func (db *DB) GroupMappings(ctx context.Context, orgID, groupID string) ([]scimf
 // roles may change (old mapping ∪ new mapping). Unknown entry points,
 // unknown roles and duplicates are refused and change nothing.
 func (db *DB) SetGroupMappings(ctx context.Context, orgID, groupID string, mappings []scimflow.Mapping) (*scimflow.Recalculation, error) {
+	return db.setGroupMappings(ctx, orgID, groupID, mappings, nil)
+}
+
+// SetGroupMappingsIf is SetGroupMappings on condition that the group's
+// mapping version is still expected, the version the admin saw: a change
+// made meanwhile by someone else is an ECONFLICT, and nothing changes.
+func (db *DB) SetGroupMappingsIf(ctx context.Context, orgID, groupID string, mappings []scimflow.Mapping, expected int64) (*scimflow.Recalculation, error) {
+	return db.setGroupMappings(ctx, orgID, groupID, mappings, &expected)
+}
+
+func (db *DB) setGroupMappings(ctx context.Context, orgID, groupID string, mappings []scimflow.Mapping, expected *int64) (*scimflow.Recalculation, error) {
 	seen := map[string]bool{}
 	for _, m := range mappings {
 		if _, ok := access.ParseRole(m.Role); !ok {
@@ -76,6 +87,9 @@ func (db *DB) SetGroupMappings(ctx context.Context, orgID, groupID string, mappi
 			return groupNotFound(groupID)
 		} else if err != nil {
 			return err
+		}
+		if expected != nil && g.MappingVersion != *expected {
+			return scimflow.Errorf(scimflow.ECONFLICT, "the group's entry point mappings were changed meanwhile (version %d, you saw %d); review them again", g.MappingVersion, *expected)
 		}
 		ids := make([]string, 0, len(mappings))
 		for _, m := range mappings {

@@ -48,7 +48,7 @@ func (db *DB) ListGroupSummaries(ctx context.Context, orgID, search string, offs
 	out := make([]scimflow.GroupSummary, len(rows))
 	for i := range rows {
 		g := groupRow{ID: rows[i].ID, OrgID: rows[i].OrgID, DisplayName: rows[i].DisplayName, ExternalID: rows[i].ExternalID,
-			Version: rows[i].Version, CreatedAt: rows[i].CreatedAt, UpdatedAt: rows[i].UpdatedAt}
+			Version: rows[i].Version, MappingVersion: rows[i].MappingVersion, CreatedAt: rows[i].CreatedAt, UpdatedAt: rows[i].UpdatedAt}
 		out[i] = scimflow.GroupSummary{Group: *g.domain(), MemberCount: rows[i].MemberCount, MappingCount: rows[i].MappingCount}
 	}
 	return out, int(total), nil
@@ -149,13 +149,14 @@ func (db *DB) EntryPointMembers(ctx context.Context, orgID, entryPointID string,
 }
 
 type groupSummaryRow struct {
-	ID           string
-	OrgID        string
-	DisplayName  string
-	ExternalID   *string
-	Version      int64
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	MemberCount  int
-	MappingCount int
+	ID             string
+	OrgID          string
+	DisplayName    string
+	ExternalID     *string
+	Version        int64
+	MappingVersion int64
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	MemberCount    int
+	MappingCount   int
 }

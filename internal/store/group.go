@@ -25,14 +25,16 @@ type groupRow struct {
 	DisplayName string
 	ExternalID  *string
 	Version     int64
-	CreatedAt   time.Time `gorm:"autoCreateTime:false;autoUpdateTime:false"` // set by the store
-	UpdatedAt   time.Time `gorm:"autoCreateTime:false;autoUpdateTime:false"` // set by the store
+	// MappingVersion is written only by SetGroupMappings.
+	MappingVersion int64     `gorm:"->"`
+	CreatedAt      time.Time `gorm:"autoCreateTime:false;autoUpdateTime:false"` // set by the store
+	UpdatedAt      time.Time `gorm:"autoCreateTime:false;autoUpdateTime:false"` // set by the store
 }
 
 func (groupRow) TableName() string { return "groups" }
 
 func (r *groupRow) domain() *scimflow.Group {
-	g := &scimflow.Group{ID: r.ID, OrgID: r.OrgID, DisplayName: r.DisplayName, Version: r.Version,
+	g := &scimflow.Group{ID: r.ID, OrgID: r.OrgID, DisplayName: r.DisplayName, Version: r.Version, MappingVersion: r.MappingVersion,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 	if r.ExternalID != nil {
 		g.ExternalID = *r.ExternalID
