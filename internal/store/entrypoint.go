@@ -117,13 +117,29 @@ func (db *DB) RenameEntryPoint(ctx context.Context, orgID, id, name string) (*sc
 // DeleteEntryPoint deletes an entry point. Its mappings and the effective
 // roles on it go in the same transaction (foreign keys cascade), so the
 // access it gave is revoked at once; no other entry point's roles depend
-// on it, so nothing needs recalculating.
+// on it, so nothing needs recalculating. The users who hold a role on it
+// are locked first, in id order, as recalculations lock them, so that a
+// recalculation writing to this entry point and the cascade cannot
+// deadlock.
 func (db *DB) DeleteEntryPoint(ctx context.Context, orgID, id string) error {
-	res := db.gorm.WithContext(ctx).Where("org_id = ? AND id = ?", orgID, id).Delete(&entryPointRow{})
-	if res.Error != nil {
-		return internal("delete entry point", res.Error)
+	var deleted int64
+	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if db.dialect == Postgres {
+			var locked []string
+			err := tx.Raw(`SELECT id FROM users WHERE org_id = ? AND id IN (SELECT user_id FROM effective_roles WHERE entry_point_id = ?)
+				ORDER BY id FOR NO KEY UPDATE`, orgID, id).Scan(&locked).Error
+			if err != nil {
+				return err
+			}
+		}
+		res := tx.Where("org_id = ? AND id = ?", orgID, id).Delete(&entryPointRow{})
+		deleted = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return internal("delete entry point", err)
 	}
-	if res.RowsAffected == 0 {
+	if deleted == 0 {
 		return entryPointNotFound(id)
 	}
 	return nil
