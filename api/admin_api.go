@@ -70,14 +70,15 @@ const (
 )
 
 func (s *Server) adminRoutes(r *gin.RouterGroup) {
-	r.GET("/roles", s.listRoles)
-	r.GET("/entry-points", s.listEntryPoints)
-	r.POST("/entry-points", s.createEntryPoint)
-	r.GET("/entry-points/:id", s.getEntryPoint)
-	r.PATCH("/entry-points/:id", s.renameEntryPoint)
-	r.DELETE("/entry-points/:id", s.deleteEntryPoint)
-	r.GET("/entry-points/:id/members", s.entryPointMembers)
-	r.GET("/users/:id/entry-points", s.userEntryPoints)
+	a := r.Group("", s.requireOrgAdmin)
+	a.GET("/roles", s.listRoles)
+	a.GET("/entry-points", s.listEntryPoints)
+	a.POST("/entry-points", s.createEntryPoint)
+	a.GET("/entry-points/:id", s.getEntryPoint)
+	a.PATCH("/entry-points/:id", s.renameEntryPoint)
+	a.DELETE("/entry-points/:id", s.deleteEntryPoint)
+	a.GET("/entry-points/:id/members", s.entryPointMembers)
+	a.GET("/users/:id/entry-points", s.userEntryPoints)
 
 	sc := r.Group("/scim", s.scimPrerequisites)
 	sc.GET("/groups", s.adminListGroups)
@@ -119,13 +120,9 @@ func (s *Server) adminAuth(c *gin.Context) {
 }
 
 // requireOrgAdmin refuses callers that are not (or no longer) active Org
-// Admins. On /scim routes, scimPrerequisites checks it in its place in
-// the order of the prerequisites.
+// Admins. The SCIM dashboard's routes use scimPrerequisites instead, which
+// checks it in its place in the order of the prerequisites.
 func (s *Server) requireOrgAdmin(c *gin.Context) {
-	if strings.HasPrefix(c.FullPath(), "/api/v1/scim/") || strings.HasPrefix(c.FullPath(), "/api/v1/recalculations/") {
-		c.Next()
-		return
-	}
 	if err := orgAdminCheck(c); err != nil {
 		s.adminError(c, err)
 		return

@@ -95,7 +95,7 @@ func (s *Server) Handler() http.Handler {
 	v2 := r.Group("/scim/v2", s.scimAuth)
 	s.scimRoutes(v2)
 
-	v1 := r.Group("/api/v1", s.adminAuth, s.requireOrgAdmin)
+	v1 := r.Group("/api/v1", s.adminAuth)
 	s.adminRoutes(v1)
 
 	s.uiRoutes(r)

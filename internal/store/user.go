@@ -299,7 +299,6 @@ func (db *DB) UpdateUser(ctx context.Context, orgID, id string, fn func(*scimflo
 		if err := validateUser(u); err != nil {
 			return err
 		}
-		u.ID, u.OrgID, u.Local, u.CreatedAt = id, orgID, false, created
 		u.Version, u.UpdatedAt = version+1, db.now()
 		if u.Role == "" {
 			u.Role = scimflow.RoleMember

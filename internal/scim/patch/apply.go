@@ -220,7 +220,7 @@ func subOf(a *schema.Attribute, name string) *schema.Attribute {
 func (a *applier) pathless(op string, v any) error {
 	m, ok := v.(map[string]any)
 	if !ok {
-		return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "without a \"path\", \"value\" must be an object of attributes, not %s", kind(v))
+		return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "without a \"path\", \"value\" must be an object of attributes, not %s", schema.Kind(v))
 	}
 	for _, k := range schema.SortedKeys(m) {
 		if err := a.pathlessMember(op, k, m[k]); err != nil {
@@ -276,7 +276,7 @@ func (a *applier) extension(op, urn string, v any) error {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "%q must be an object, not %s", urn, kind(v))
+		return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "%q must be an object, not %s", urn, schema.Kind(v))
 	}
 	for _, k := range schema.SortedKeys(m) {
 		name, sub, _ := strings.Cut(k, ".")
@@ -326,7 +326,7 @@ func (a *applier) container(r schema.Resolved) map[string]any {
 	if !r.Extension {
 		return a.doc
 	}
-	return childMap(a.doc, r.Schema)
+	return schema.ChildMap(a.doc, r.Schema)
 }
 
 // set applies an add or replace of v at t.

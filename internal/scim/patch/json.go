@@ -1,8 +1,9 @@
 package patch
 
 import (
-	"encoding/json"
 	"slices"
+
+	"github.com/scimflow/scimflow/internal/scim/schema"
 )
 
 // setOrDelete sets m[k] to v, or deletes k when v is nil (unassigned).
@@ -14,21 +15,11 @@ func setOrDelete(m map[string]any, k string, v any) {
 	m[k] = v
 }
 
-// childMap returns m[k] as a map, creating it (or replacing a non-object).
-func childMap(m map[string]any, k string) map[string]any {
-	c, ok := m[k].(map[string]any)
-	if !ok {
-		c = make(map[string]any)
-		m[k] = c
-	}
-	return c
-}
-
 // childMapIf is childMap when create is set; otherwise it returns m[k] as a
 // map or nil.
 func childMapIf(m map[string]any, k string, create bool) map[string]any {
 	if create {
-		return childMap(m, k)
+		return schema.ChildMap(m, k)
 	}
 	c, _ := m[k].(map[string]any)
 	return c
@@ -44,20 +35,4 @@ func asArray(v any) []any {
 		return slices.Clone(v)
 	}
 	return []any{v}
-}
-
-func kind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "a boolean"
-	case string:
-		return "a string"
-	case json.Number, float64:
-		return "a number"
-	case []any:
-		return "an array"
-	}
-	return "an object"
 }

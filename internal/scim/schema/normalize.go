@@ -85,7 +85,7 @@ func (n *normalizer) extension(urn string, v any) error {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "%q must be an object, not %s", urn, kind(v))
+		return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "%q must be an object, not %s", urn, Kind(v))
 	}
 	for _, k := range SortedKeys(m) {
 		r, ok := Lookup(n.rt, filter.AttrPath{URI: urn, Name: k})
@@ -112,14 +112,14 @@ func (n *normalizer) assign(r Resolved, v any) error {
 	}
 	c := n.out
 	if r.Extension {
-		c = childMap(n.out, r.Schema)
+		c = ChildMap(n.out, r.Schema)
 	}
 	switch {
 	case r.Sub != nil:
-		childMap(c, r.Attr.Name)[r.Sub.Name] = nv
+		ChildMap(c, r.Attr.Name)[r.Sub.Name] = nv
 	case r.Attr.Type == TypeComplex && !r.Attr.MultiValued:
 		// "name" and "urn:...:User:name.familyName" may both be given.
-		parent := childMap(c, r.Attr.Name)
+		parent := ChildMap(c, r.Attr.Name)
 		for k, sv := range nv.(map[string]any) {
 			parent[k] = sv
 		}
@@ -321,11 +321,11 @@ func normalizeNumber(a Attribute, name string, v any) (any, error) {
 }
 
 func typeError(name, want string, got any) error {
-	return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "attribute %q must be %s, not %s", name, want, kind(got))
+	return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "attribute %q must be %s, not %s", name, want, Kind(got))
 }
 
-// kind describes the JSON type of v for error messages.
-func kind(v any) string {
+// Kind describes the JSON type of v for error messages ("a string").
+func Kind(v any) string {
 	switch v.(type) {
 	case nil:
 		return "null"
@@ -351,7 +351,8 @@ func dropped(a *Attribute) bool {
 
 // childMap returns m[k] as a map, creating it (or replacing a non-object)
 // when needed.
-func childMap(m map[string]any, k string) map[string]any {
+// ChildMap returns the object m[k], creating it when absent.
+func ChildMap(m map[string]any, k string) map[string]any {
 	c, ok := m[k].(map[string]any)
 	if !ok {
 		c = make(map[string]any)
