@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/scimflow/scimflow/internal/access"
 	"github.com/scimflow/scimflow/internal/scimflow"
@@ -78,14 +77,8 @@ func (db *DB) setGroupMappings(ctx context.Context, orgID, groupID string, mappi
 	}
 	var rec *scimflow.Recalculation
 	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var g groupRow
-		q := tx.Where("org_id = ? AND id = ?", orgID, groupID)
-		if db.dialect == Postgres {
-			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-		}
-		if err := q.Take(&g).Error; errors.Is(err, gorm.ErrRecordNotFound) {
-			return groupNotFound(groupID)
-		} else if err != nil {
+		g, err := db.lockGroup(tx, orgID, groupID)
+		if err != nil {
 			return err
 		}
 		if expected != nil && g.MappingVersion != *expected {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 
 	"gorm.io/gorm"
 
@@ -47,9 +46,7 @@ func (db *DB) ListGroupSummaries(ctx context.Context, orgID, search string, offs
 	}
 	out := make([]scimflow.GroupSummary, len(rows))
 	for i := range rows {
-		g := groupRow{ID: rows[i].ID, OrgID: rows[i].OrgID, DisplayName: rows[i].DisplayName, ExternalID: rows[i].ExternalID,
-			Version: rows[i].Version, MappingVersion: rows[i].MappingVersion, CreatedAt: rows[i].CreatedAt, UpdatedAt: rows[i].UpdatedAt}
-		out[i] = scimflow.GroupSummary{Group: *g.domain(), MemberCount: rows[i].MemberCount, MappingCount: rows[i].MappingCount}
+		out[i] = scimflow.GroupSummary{Group: *rows[i].Group.domain(), MemberCount: rows[i].MemberCount, MappingCount: rows[i].MappingCount}
 	}
 	return out, int(total), nil
 }
@@ -149,14 +146,7 @@ func (db *DB) EntryPointMembers(ctx context.Context, orgID, entryPointID string,
 }
 
 type groupSummaryRow struct {
-	ID             string
-	OrgID          string
-	DisplayName    string
-	ExternalID     *string
-	Version        int64
-	MappingVersion int64
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	MemberCount    int
-	MappingCount   int
+	Group        groupRow `gorm:"embedded"`
+	MemberCount  int
+	MappingCount int
 }

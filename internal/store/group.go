@@ -123,14 +123,8 @@ func (db *DB) FindGroup(ctx context.Context, orgID, id string) (*scimflow.Group,
 func (db *DB) UpdateGroup(ctx context.Context, orgID, id string, ch scimflow.GroupChange) (*scimflow.Group, error) {
 	var out *scimflow.Group
 	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var r groupRow
-		q := tx.Where("org_id = ? AND id = ?", orgID, id)
-		if db.dialect == Postgres {
-			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-		}
-		if err := q.Take(&r).Error; errors.Is(err, gorm.ErrRecordNotFound) {
-			return groupNotFound(id)
-		} else if err != nil {
+		r, err := db.lockGroup(tx, orgID, id)
+		if err != nil {
 			return err
 		}
 		g := r.domain()
@@ -176,19 +170,30 @@ func (db *DB) UpdateGroup(ctx context.Context, orgID, id string, ch scimflow.Gro
 	return out, nil
 }
 
+// lockGroup reads group id of org and locks its row for the rest of the
+// transaction: every change of a group (attributes, members, mappings,
+// deletion) serialises on it. SQLite has a single writer already.
+func (db *DB) lockGroup(tx *gorm.DB, orgID, id string) (*groupRow, error) {
+	var r groupRow
+	q := tx.Where("org_id = ? AND id = ?", orgID, id)
+	if db.dialect == Postgres {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	if err := q.Take(&r).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, groupNotFound(id)
+	} else if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
 // DeleteGroup deletes group id of org. Its members' permissions are queued
 // for recalculation in the same transaction: the access the group granted
 // must go with it.
 func (db *DB) DeleteGroup(ctx context.Context, orgID, id string, check func(version int64) error) error {
 	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var r groupRow
-		q := tx.Where("org_id = ? AND id = ?", orgID, id)
-		if db.dialect == Postgres {
-			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-		}
-		if err := q.Take(&r).Error; errors.Is(err, gorm.ErrRecordNotFound) {
-			return groupNotFound(id)
-		} else if err != nil {
+		r, err := db.lockGroup(tx, orgID, id)
+		if err != nil {
 			return err
 		}
 		if check != nil {
@@ -196,7 +201,7 @@ func (db *DB) DeleteGroup(ctx context.Context, orgID, id string, check func(vers
 				return err
 			}
 		}
-		err := tx.Exec(`INSERT INTO recalc_outbox (org_id, user_id, reason, created_at)
+		err = tx.Exec(`INSERT INTO recalc_outbox (org_id, user_id, reason, created_at)
 			SELECT ?, user_id, ?, ? FROM group_members WHERE group_id = ?`,
 			orgID, scimflow.ChangeGroupDeleted, db.now(), id).Error
 		if err != nil {

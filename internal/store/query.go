@@ -147,39 +147,35 @@ func (b *sqlBuilder) condition(col column, c *filter.Compare) error {
 	if !ok {
 		return invalidFilter("%s compares strings; got %v", fullName(c.Attr), c.Value)
 	}
-	lhs, rhs := col.expr, b.arg(s)
+	if c.Op == filter.OpCo || c.Op == filter.OpSw || c.Op == filter.OpEw {
+		b.like(col, c.Op, s)
+		return nil
+	}
+	op, ok := comparisons[c.Op]
+	if !ok {
+		return invalidFilter("unknown operator %q", c.Op)
+	}
+	lhs := col.expr
 	// NULL means unassigned, which compares like "". Skipping COALESCE for
 	// `eq "non-empty"` keeps the unique index usable (externalId eq).
 	if col.nullable && (c.Op != filter.OpEq || s == "") {
 		lhs = "COALESCE(" + lhs + ", '')"
 	}
+	if c.Op == filter.OpEq && col.expr == "v.value" && !col.caseExact {
+		// Matches the prefix index on user_values (see the migration).
+		b.w("lower(substr(v.value, 1, 200)) = lower(substr(" + b.arg(s) + ", 1, 200)) AND ")
+	}
+	rhs := b.arg(s)
 	if !col.caseExact {
 		lhs, rhs = "lower("+lhs+")", "lower("+rhs+")"
 	}
-	switch c.Op {
-	case filter.OpEq:
-		if col.expr == "v.value" && !col.caseExact {
-			// Matches the prefix index on user_values (see the migration).
-			b.w("lower(substr(v.value, 1, 200)) = lower(substr(" + b.arg(s) + ", 1, 200)) AND ")
-		}
-		b.w(lhs + " = " + rhs)
-	case filter.OpNe:
-		b.w(lhs + " <> " + rhs)
-	case filter.OpGt:
-		b.w(lhs + " > " + rhs)
-	case filter.OpGe:
-		b.w(lhs + " >= " + rhs)
-	case filter.OpLt:
-		b.w(lhs + " < " + rhs)
-	case filter.OpLe:
-		b.w(lhs + " <= " + rhs)
-	case filter.OpCo, filter.OpSw, filter.OpEw:
-		b.args = b.args[:len(b.args)-1] // rhs is rebuilt as a pattern
-		b.like(col, c.Op, s)
-	default:
-		return invalidFilter("unknown operator %q", c.Op)
-	}
+	b.w(lhs + " " + op + " " + rhs)
 	return nil
+}
+
+// comparisons maps the ordering and equality operators to SQL.
+var comparisons = map[filter.Op]string{
+	filter.OpEq: "=", filter.OpNe: "<>", filter.OpGt: ">", filter.OpGe: ">=", filter.OpLt: "<", filter.OpLe: "<=",
 }
 
 // like writes co/sw/ew. Case-insensitive matches lower both sides and use
@@ -254,8 +250,7 @@ func (b *sqlBuilder) timeCondition(col column, c *filter.Compare) error {
 		return invalidFilter("%s: %q is not an RFC 3339 date-time", fullName(c.Attr), s)
 	}
 	t = t.UTC()
-	ops := map[filter.Op]string{filter.OpEq: "=", filter.OpNe: "<>", filter.OpGt: ">", filter.OpGe: ">=", filter.OpLt: "<", filter.OpLe: "<="}
-	op, ok := ops[c.Op]
+	op, ok := comparisons[c.Op]
 	if !ok {
 		return invalidFilter("%s is a dateTime: %s does not apply", fullName(c.Attr), c.Op)
 	}

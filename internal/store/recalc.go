@@ -22,19 +22,15 @@ func (db *DB) StartGroupPass(ctx context.Context, orgID, groupID string, version
 		return 0, err
 	}
 	tx := db.gorm.WithContext(ctx)
-	now := db.now()
-	err := tx.Model(&recalcRow{}).
-		Where("org_id = ? AND group_id = ? AND status IN ? AND mapping_version <= ?", orgID, groupID, []string{scimflow.RecalcPending, scimflow.RecalcRunning}, version).
-		Updates(map[string]any{"status": scimflow.RecalcRunning, "workflow_id": workflowID, "started_at": gorm.Expr("COALESCE(started_at, ?)", now)}).Error
-	if err != nil {
-		return 0, internal("start group pass", err)
-	}
 	var members int64
 	if err := tx.Model(&groupMemberRow{}).Where("group_id = ?", groupID).Count(&members).Error; err != nil {
 		return 0, internal("count members", err)
 	}
-	if err := tx.Model(&recalcRow{}).Where("org_id = ? AND group_id = ? AND status = ?", orgID, groupID, scimflow.RecalcRunning).
-		Updates(map[string]any{"total": members, "processed": 0}).Error; err != nil {
+	err := tx.Model(&recalcRow{}).
+		Where("org_id = ? AND group_id = ? AND status IN ? AND mapping_version <= ?", orgID, groupID, []string{scimflow.RecalcPending, scimflow.RecalcRunning}, version).
+		Updates(map[string]any{"status": scimflow.RecalcRunning, "workflow_id": workflowID, "total": members, "processed": 0,
+			"started_at": gorm.Expr("COALESCE(started_at, ?)", db.now())}).Error
+	if err != nil {
 		return 0, internal("start group pass", err)
 	}
 	return members, nil
