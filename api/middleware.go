@@ -59,21 +59,15 @@ func (s *Server) accessLog(c *gin.Context) {
 // characters or invalid UTF-8: ids and filters end up in SQL, where
 // Postgres would reject them with a server error.
 func (s *Server) checkRequestText(c *gin.Context) {
-	for _, v := range []string{c.Request.URL.Path, c.Request.URL.RawQuery} {
+	texts := []string{c.Request.URL.Path} // decoded
+	for k, vs := range c.Request.URL.Query() {
+		texts = append(append(texts, k), vs...)
+	}
+	for _, v := range texts {
 		if err := checkText([]byte(v)); err != nil {
 			s.fail(c, err)
 			c.Abort()
 			return
-		}
-	}
-	q := c.Request.URL.Query()
-	for k, vs := range q {
-		for _, v := range append(vs, k) {
-			if err := checkText([]byte(v)); err != nil {
-				s.fail(c, err)
-				c.Abort()
-				return
-			}
 		}
 	}
 	c.Next()

@@ -165,7 +165,7 @@ func readJSON(c *gin.Context) (map[string]any, error) {
 func jsonProblem(err error) string {
 	var syn *json.SyntaxError
 	if errors.As(err, &syn) {
-		return syn.Error() + " at offset " + itoa(syn.Offset)
+		return syn.Error() + " at offset " + strconv.FormatInt(syn.Offset, 10)
 	}
 	var typ *json.UnmarshalTypeError
 	if errors.As(err, &typ) {
@@ -179,8 +179,6 @@ func jsonProblem(err error) string {
 	}
 	return err.Error()
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func (s *Server) notImplemented(msg string) gin.HandlerFunc {
 	return func(c *gin.Context) { s.scimError(c, scimflow.Errorf(scimflow.ENOTIMPL, "%s", msg)) }

@@ -251,9 +251,8 @@ func TestWorkerReplacedMidRecalculation(t *testing.T) {
 		return p != nil && p.String() != "0"
 	})
 	w1.Stop()
-	rec := f.recalculation(id)
-	if rec["status"] == "completed" {
-		t.Logf("the recalculation finished before the worker stopped; the replacement has nothing to do")
+	if rec := f.recalculation(id); rec["status"] == "completed" {
+		t.Fatal("the recalculation finished before the worker stopped: the replacement would not be tested")
 	}
 	f.env.NewWorker(eng.Client)
 	f.waitCompleted(id)
@@ -341,12 +340,15 @@ func TestSecondUpdateGroupIsCoalesced(t *testing.T) {
 		}
 	}
 	v, err := eng.Client.QueryWorkflow(context.Background(), workflows.GroupWorkflowID(f.env.OrgID, gid), "", workflows.QueryProgress)
-	if err == nil {
-		var p workflows.Progress
-		v.Get(&p)
-		if p.Passes < 2 {
-			t.Errorf("progress = %+v, want the second version coalesced into a restarted pass", p)
-		}
+	if err != nil {
+		t.Fatalf("progress query: %v", err)
+	}
+	var p workflows.Progress
+	if err := v.Get(&p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Passes < 2 {
+		t.Errorf("progress = %+v, want the second version coalesced into a restarted pass", p)
 	}
 	recordHistory(t, eng.Client, workflows.GroupWorkflowID(f.env.OrgID, gid), "group_recalculation_coalesced")
 	f.assertInvariant()

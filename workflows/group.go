@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -188,33 +189,15 @@ func GroupRecalculation(ctx workflow.Context, in GroupInput) (Progress, error) {
 
 func isNotFound(err error) bool {
 	var app *temporal.ApplicationError
-	for e := err; e != nil; {
-		if ae, ok := e.(*temporal.ApplicationError); ok {
-			app = ae
-			break
-		}
-		u, ok := e.(interface{ Unwrap() error })
-		if !ok {
-			break
-		}
-		e = u.Unwrap()
-	}
-	return app != nil && app.Type() == ErrNotFound
+	return errors.As(err, &app) && app.Type() == ErrNotFound
 }
 
-// describe returns the message of the innermost application error: what
-// an admin can act on, without Temporal's wrapping.
+// describe returns the message of the application error an activity
+// returned: what an admin can act on, without Temporal's wrapping.
 func describe(err error) string {
-	msg := err.Error()
-	for e := err; e != nil; {
-		if ae, ok := e.(*temporal.ApplicationError); ok {
-			msg = ae.Message()
-		}
-		u, ok := e.(interface{ Unwrap() error })
-		if !ok {
-			break
-		}
-		e = u.Unwrap()
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Message()
 	}
-	return msg
+	return err.Error()
 }
