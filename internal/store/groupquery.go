@@ -33,12 +33,12 @@ var memberColumns = map[string]column{
 func (groupResolver) compare(b *sqlBuilder, c *filter.Compare, inMulti string) error {
 	p := c.Attr
 	if p.URI != "" && !strings.EqualFold(p.URI, groupURN) {
-		return invalidFilter("unknown attribute %q", fullName(p))
+		return invalidFilter("unknown attribute %q", p.String())
 	}
 	if inMulti != "" {
 		col, ok := memberColumns[strings.ToLower(p.Name)]
 		if !ok || p.SubAttr != "" {
-			return invalidFilter("members can be filtered by value only, not %q", fullName(p))
+			return invalidFilter("members can be filtered by value only, not %q", p.String())
 		}
 		return b.condition(col, c)
 	}
@@ -49,7 +49,7 @@ func (groupResolver) compare(b *sqlBuilder, c *filter.Compare, inMulti string) e
 		}
 		col, ok := memberColumns[strings.ToLower(sub)]
 		if !ok {
-			return invalidFilter("members can be filtered by value only, not %q", fullName(p))
+			return invalidFilter("members can be filtered by value only, not %q", p.String())
 		}
 		if c.Op == filter.OpPr {
 			b.w("EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = g.id)")
@@ -80,14 +80,14 @@ func (groupResolver) compare(b *sqlBuilder, c *filter.Compare, inMulti string) e
 	}
 	col, ok := groupColumns[key]
 	if !ok {
-		return invalidFilter("unknown or unfilterable Group attribute %q", fullName(p))
+		return invalidFilter("unknown or unfilterable Group attribute %q", p.String())
 	}
 	return b.condition(col, c)
 }
 
 func (groupResolver) valuePath(b *sqlBuilder, vp *filter.ValuePath) error {
 	if !strings.EqualFold(vp.Attr.Name, "members") || (vp.Attr.URI != "" && !strings.EqualFold(vp.Attr.URI, groupURN)) {
-		return invalidFilter("%q is not a multi-valued attribute of Group", fullName(vp.Attr))
+		return invalidFilter("%q is not a multi-valued attribute of Group", vp.Attr.String())
 	}
 	b.w("EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = g.id AND ")
 	if err := b.expr(vp.Filter, "members"); err != nil {

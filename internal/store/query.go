@@ -101,17 +101,6 @@ func (b *sqlBuilder) expr(e filter.Expr, inMulti string) error {
 	return invalidFilter("unsupported filter expression")
 }
 
-func fullName(p filter.AttrPath) string {
-	s := p.Name
-	if p.URI != "" {
-		s = p.URI + ":" + s
-	}
-	if p.SubAttr != "" {
-		s += "." + p.SubAttr
-	}
-	return s
-}
-
 // condition writes `col op value` with SCIM semantics.
 func (b *sqlBuilder) condition(col column, c *filter.Compare) error {
 	if c.Op == filter.OpPr {
@@ -145,7 +134,7 @@ func (b *sqlBuilder) condition(col column, c *filter.Compare) error {
 	}
 	s, ok := c.Value.(string)
 	if !ok {
-		return invalidFilter("%s compares strings; got %v", fullName(c.Attr), c.Value)
+		return invalidFilter("%s compares strings; got %v", c.Attr.String(), c.Value)
 	}
 	if c.Op == filter.OpCo || c.Op == filter.OpSw || c.Op == filter.OpEw {
 		b.like(col, c.Op, s)
@@ -225,7 +214,7 @@ func (b *sqlBuilder) boolCondition(col column, c *filter.Compare) error {
 		}
 	}
 	if !ok {
-		return invalidFilter("%s is a boolean; compare it with true or false", fullName(c.Attr))
+		return invalidFilter("%s is a boolean; compare it with true or false", c.Attr.String())
 	}
 	switch c.Op {
 	case filter.OpEq:
@@ -233,7 +222,7 @@ func (b *sqlBuilder) boolCondition(col column, c *filter.Compare) error {
 	case filter.OpNe:
 		b.w(col.expr + " <> " + b.arg(v))
 	default:
-		return invalidFilter("%s is a boolean: only eq, ne and pr apply", fullName(c.Attr))
+		return invalidFilter("%s is a boolean: only eq, ne and pr apply", c.Attr.String())
 	}
 	return nil
 }
@@ -243,16 +232,16 @@ func (b *sqlBuilder) boolCondition(col column, c *filter.Compare) error {
 func (b *sqlBuilder) timeCondition(col column, c *filter.Compare) error {
 	s, ok := c.Value.(string)
 	if !ok {
-		return invalidFilter("%s is a dateTime; compare it with an RFC 3339 string", fullName(c.Attr))
+		return invalidFilter("%s is a dateTime; compare it with an RFC 3339 string", c.Attr.String())
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return invalidFilter("%s: %q is not an RFC 3339 date-time", fullName(c.Attr), s)
+		return invalidFilter("%s: %q is not an RFC 3339 date-time", c.Attr.String(), s)
 	}
 	t = t.UTC()
 	op, ok := comparisons[c.Op]
 	if !ok {
-		return invalidFilter("%s is a dateTime: %s does not apply", fullName(c.Attr), c.Op)
+		return invalidFilter("%s is a dateTime: %s does not apply", c.Attr.String(), c.Op)
 	}
 	b.w(col.expr + " " + op + " " + b.arg(t))
 	return nil

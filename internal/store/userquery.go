@@ -82,11 +82,11 @@ var valueColumns = map[string]column{
 // multiAttr resolves a multi-valued attribute name.
 func multiAttr(p filter.AttrPath) (string, error) {
 	if p.URI != "" && !strings.EqualFold(p.URI, userURN) {
-		return "", invalidFilter("unknown attribute %q", fullName(p))
+		return "", invalidFilter("unknown attribute %q", p.String())
 	}
 	attr, ok := multiAttrs[strings.ToLower(p.Name)]
 	if !ok {
-		return "", invalidFilter("%q is not a multi-valued attribute of User", fullName(p))
+		return "", invalidFilter("%q is not a multi-valued attribute of User", p.String())
 	}
 	return attr, nil
 }
@@ -95,7 +95,7 @@ func (userResolver) compare(b *sqlBuilder, c *filter.Compare, inMulti string) er
 	p := c.Attr
 	if inMulti != "" { // inside emails[...]: Name is a sub-attribute
 		if p.URI != "" || p.SubAttr != "" {
-			return invalidFilter("unknown sub-attribute %q", fullName(p))
+			return invalidFilter("unknown sub-attribute %q", p.String())
 		}
 		col, ok := subColumn(inMulti, p.Name)
 		if !ok {
@@ -119,7 +119,7 @@ func (userResolver) compare(b *sqlBuilder, c *filter.Compare, inMulti string) er
 		}
 		col, ok := subColumn(attr, sub)
 		if !ok {
-			return invalidFilter("unknown attribute %q", fullName(p))
+			return invalidFilter("unknown attribute %q", p.String())
 		}
 		b.w("EXISTS (SELECT 1 FROM user_values v WHERE v.user_id = u.id AND v.attr = " + b.arg(attr) + " AND ")
 		if err := b.condition(col, c); err != nil {
@@ -137,7 +137,7 @@ func (userResolver) compare(b *sqlBuilder, c *filter.Compare, inMulti string) er
 		if name == "groups" {
 			return b.groups(c)
 		}
-		return invalidFilter("unknown or unfilterable attribute %q", fullName(p))
+		return invalidFilter("unknown or unfilterable attribute %q", p.String())
 	}
 	return b.condition(col, c)
 }

@@ -46,18 +46,7 @@ func (r Resolved) Path() filter.AttrPath {
 // "name.givenName", or
 // "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value".
 func (r Resolved) String() string {
-	return pathString(r.Path())
-}
-
-func pathString(p filter.AttrPath) string {
-	s := p.Name
-	if p.URI != "" {
-		s = p.URI + ":" + s
-	}
-	if p.SubAttr != "" {
-		s += "." + p.SubAttr
-	}
-	return s
+	return r.Path().String()
 }
 
 // Lookup resolves p against rt. Schema URNs, attribute and sub-attribute
