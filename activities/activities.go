@@ -72,14 +72,11 @@ func (a *Activities) StartGroupPass(ctx context.Context, in workflows.StartGroup
 
 // RecalculateGroupBatch recalculates one keyset page of a group's members,
 // on the entry points the pass can affect, with the mapping as it is in
-// the database now.
+// the database now. The page query itself reports a deleted group.
 func (a *Activities) RecalculateGroupBatch(ctx context.Context, in workflows.GroupBatchInput) (workflows.GroupBatchResult, error) {
-	if _, err := a.DB.FindGroup(ctx, in.OrgID, in.GroupID); err != nil {
-		return workflows.GroupBatchResult{}, classify(err)
-	}
 	ids, err := a.DB.GroupMemberPage(ctx, in.OrgID, in.GroupID, in.After, in.Limit)
 	if err != nil {
-		return workflows.GroupBatchResult{}, err
+		return workflows.GroupBatchResult{}, classify(err)
 	}
 	activity.RecordHeartbeat(ctx, in.After)
 	res := workflows.GroupBatchResult{Next: in.After, Processed: len(ids), Done: len(ids) < in.Limit}

@@ -18,13 +18,13 @@ import (
 const memberPage = 1000
 
 func (s *Server) groupRoutes(r *gin.RouterGroup) {
-	r.GET("/Groups", s.listGroups)
-	r.POST("/Groups", s.createGroup)
-	r.POST("/Groups/.search", s.search(s.queryGroups))
-	r.GET("/Groups/:id", s.getGroup)
-	r.PUT("/Groups/:id", s.replaceGroup)
-	r.PATCH("/Groups/:id", s.patchGroup)
-	r.DELETE("/Groups/:id", s.deleteGroup)
+	r.GET("/Groups", handle(s.listGroups))
+	r.POST("/Groups", handle(s.createGroup))
+	r.POST("/Groups/.search", handle(search(s.queryGroups)))
+	r.GET("/Groups/:id", handle(s.getGroup))
+	r.PUT("/Groups/:id", handle(s.replaceGroup))
+	r.PATCH("/Groups/:id", handle(s.patchGroup))
+	r.DELETE("/Groups/:id", handle(s.deleteGroup))
 }
 
 // decodeGroup reads a full Group from a POST or PUT body; members reports
@@ -41,57 +41,46 @@ func decodeGroup(c *gin.Context) (g *scimflow.Group, memberIDs []string, members
 	return scim.DecodeGroup(norm, raw)
 }
 
-func (s *Server) createGroup(c *gin.Context) {
+func (s *Server) createGroup(c *gin.Context) error {
 	p, err := projection(c)
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
 	g, ids, _, err := decodeGroup(c)
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
-	g, err = s.Groups.CreateGroup(c, orgID(c), g, ids)
-	if err != nil {
-		s.scimError(c, err)
-		return
+	if g, err = s.Groups.CreateGroup(c, orgID(c), g, ids); err != nil {
+		return err
 	}
-	if len(ids) > 0 {
-		s.membersChanged(c)
-	}
-	s.writeGroup(c, http.StatusCreated, g, p)
+	return s.writeGroup(c, http.StatusCreated, g, p)
 }
 
-func (s *Server) getGroup(c *gin.Context) {
+func (s *Server) getGroup(c *gin.Context) error {
 	p, err := projection(c)
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
 	g, err := s.Groups.FindGroup(c, orgID(c), c.Param("id"))
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
 	if inm := c.GetHeader("If-None-Match"); inm != "" && scim.ETagMatches(inm, g.Version) {
 		c.Header("ETag", scim.ETag(g.Version))
 		c.Status(http.StatusNotModified)
-		return
+		return nil
 	}
-	s.writeGroup(c, http.StatusOK, g, p)
+	return s.writeGroup(c, http.StatusOK, g, p)
 }
 
-func (s *Server) replaceGroup(c *gin.Context) {
+func (s *Server) replaceGroup(c *gin.Context) error {
 	p, err := projection(c)
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
 	next, ids, hasMembers, err := decodeGroup(c)
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
 	ch := scimflow.GroupChange{
 		Check: func(g *scimflow.Group) error { return ifMatch(c)(g.Version) },
@@ -105,35 +94,27 @@ func (s *Server) replaceGroup(c *gin.Context) {
 	}
 	g, err := s.Groups.UpdateGroup(c, orgID(c), c.Param("id"), ch)
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
-	if hasMembers {
-		s.membersChanged(c)
-	}
-	s.writeGroup(c, http.StatusOK, g, p)
+	return s.writeGroup(c, http.StatusOK, g, p)
 }
 
-func (s *Server) patchGroup(c *gin.Context) {
+func (s *Server) patchGroup(c *gin.Context) error {
 	p, err := projection(c)
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
 	body, err := readBody(c)
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
 	ops, err := patch.Parse(body)
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
 	gp, err := scim.SplitGroupPatch(ops)
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
 	base := s.baseURL(c) + "/scim/v2"
 	ch := scimflow.GroupChange{
@@ -160,45 +141,38 @@ func (s *Server) patchGroup(c *gin.Context) {
 	}
 	g, err := s.Groups.UpdateGroup(c, orgID(c), c.Param("id"), ch)
 	if err != nil {
-		s.scimError(c, err)
-		return
-	}
-	if len(gp.Members) > 0 {
-		s.membersChanged(c)
+		return err
 	}
 	// RFC 7644 §3.5.2: 204 unless the client asked for attributes. A
 	// group's member list can be huge; never echo it unasked.
 	if c.Query("attributes") == "" && c.Query("excludedAttributes") == "" {
 		c.Header("ETag", scim.ETag(g.Version))
 		c.Status(http.StatusNoContent)
-		return
+		return nil
 	}
-	s.writeGroup(c, http.StatusOK, g, p)
+	return s.writeGroup(c, http.StatusOK, g, p)
 }
 
-func (s *Server) deleteGroup(c *gin.Context) {
+func (s *Server) deleteGroup(c *gin.Context) error {
 	if err := s.Groups.DeleteGroup(c, orgID(c), c.Param("id"), ifMatch(c)); err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
-	s.membersChanged(c)
 	c.Status(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) listGroups(c *gin.Context) {
-	s.queryGroups(c, listRequestFromQuery(c))
+func (s *Server) listGroups(c *gin.Context) error {
+	return s.queryGroups(c, listRequestFromQuery(c))
 }
 
-func (s *Server) queryGroups(c *gin.Context, r listRequest) {
+func (s *Server) queryGroups(c *gin.Context, r listRequest) error {
 	q, p, err := r.parse()
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
 	groups, total, err := s.Groups.ListGroups(c, orgID(c), q)
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
 	w := newStream(c)
 	head, _ := json.Marshal(map[string]any{"schemas": []string{scim.ListResponseURN}, "totalResults": total,
@@ -209,15 +183,18 @@ func (s *Server) queryGroups(c *gin.Context, r listRequest) {
 		if i > 0 {
 			w.raw([]byte(","))
 		}
-		s.streamGroup(c, w, g, p)
+		if err := s.streamGroup(c, w, g, p); err != nil {
+			return w.fail(s, err)
+		}
 	}
 	w.raw([]byte("]}"))
 	w.flush()
+	return nil
 }
 
 // writeGroup answers with one group: ETag, Location for 201, and its
 // members streamed page by page unless the projection leaves them out.
-func (s *Server) writeGroup(c *gin.Context, status int, g *scimflow.Group, p scim.Projection) {
+func (s *Server) writeGroup(c *gin.Context, status int, g *scimflow.Group, p scim.Projection) error {
 	base := s.baseURL(c) + "/scim/v2"
 	c.Header("ETag", scim.ETag(g.Version))
 	if status == http.StatusCreated {
@@ -225,17 +202,20 @@ func (s *Server) writeGroup(c *gin.Context, status int, g *scimflow.Group, p sci
 	}
 	w := newStream(c)
 	w.status = status
-	s.streamGroup(c, w, g, p)
+	if err := s.streamGroup(c, w, g, p); err != nil {
+		return w.fail(s, err)
+	}
 	w.flush()
+	return nil
 }
 
 // streamGroup writes g as a JSON object, members last.
-func (s *Server) streamGroup(c *gin.Context, w *stream, g *scimflow.Group, p scim.Projection) {
+func (s *Server) streamGroup(c *gin.Context, w *stream, g *scimflow.Group, p scim.Projection) error {
 	base := s.baseURL(c) + "/scim/v2"
 	head, _ := json.Marshal(p.Apply(scim.EncodeGroup(g, base)))
 	if p.Excludes("members") {
 		w.raw(head)
-		return
+		return nil
 	}
 	w.raw(head[:len(head)-1])
 	w.raw([]byte(`,"members":[`))
@@ -243,8 +223,7 @@ func (s *Server) streamGroup(c *gin.Context, w *stream, g *scimflow.Group, p sci
 	for {
 		page, err := s.Groups.Members(c, orgID(c), g.ID, after, memberPage)
 		if err != nil {
-			w.fail(s, err)
-			return
+			return err
 		}
 		for _, m := range page {
 			if n > 0 {
@@ -261,6 +240,7 @@ func (s *Server) streamGroup(c *gin.Context, w *stream, g *scimflow.Group, p sci
 		w.flush()
 	}
 	w.raw([]byte("]}"))
+	return nil
 }
 
 // stream writes a SCIM response in pieces. The status and headers go out
@@ -270,7 +250,6 @@ type stream struct {
 	c       *gin.Context
 	status  int
 	started bool
-	failed  bool // an error response was written instead
 	buf     bytes.Buffer
 }
 
@@ -284,9 +263,6 @@ func (w *stream) raw(b []byte) {
 }
 
 func (w *stream) flush() {
-	if w.failed {
-		return
-	}
 	if !w.started {
 		w.c.Header("Content-Type", scim.MediaType)
 		w.c.Status(w.status)
@@ -297,12 +273,12 @@ func (w *stream) flush() {
 	w.c.Writer.Flush()
 }
 
-func (w *stream) fail(s *Server, err error) {
+// fail returns err for the group's renderer when nothing was sent yet;
+// otherwise it logs err and cuts the connection.
+func (w *stream) fail(s *Server, err error) error {
 	if !w.started {
 		w.buf.Reset()
-		w.failed = true
-		s.scimError(w.c, err)
-		return
+		return err
 	}
 	s.logError(w.c, http.StatusInternalServerError, err)
 	panic(http.ErrAbortHandler)

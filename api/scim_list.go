@@ -156,18 +156,16 @@ func projection(c *gin.Context) (scim.Projection, error) {
 
 // search answers POST .search (RFC 7644 §3.4.3) with query, the handler
 // that also serves GET on the resource type.
-func (s *Server) search(query func(*gin.Context, listRequest)) gin.HandlerFunc {
-	return func(c *gin.Context) {
+func search(query func(*gin.Context, listRequest) error) handlerFunc {
+	return func(c *gin.Context) error {
 		doc, err := readJSON(c)
 		if err != nil {
-			s.scimError(c, err)
-			return
+			return err
 		}
 		r, err := listRequestFromSearch(doc)
 		if err != nil {
-			s.scimError(c, err)
-			return
+			return err
 		}
-		query(c, r)
+		return query(c, r)
 	}
 }

@@ -11,8 +11,6 @@ import (
 	"github.com/scimflow/scimflow/internal/scimflow"
 )
 
-func orgID(c *gin.Context) string { return c.GetString(orgIDKey) }
-
 // decodeUser reads a full User from a POST or PUT body.
 func decodeUser(c *gin.Context) (*scimflow.User, error) {
 	doc, err := readJSON(c)
@@ -29,11 +27,10 @@ func decodeUser(c *gin.Context) (*scimflow.User, error) {
 // writeUser answers with u, its ETag and, for 201, its Location. The
 // projection p was parsed before any write, so a bad attributes= never
 // follows a committed change.
-func (s *Server) writeUser(c *gin.Context, status int, u *scimflow.User, p scim.Projection) {
+func (s *Server) writeUser(c *gin.Context, status int, u *scimflow.User, p scim.Projection) error {
 	groups, err := s.groupsOf(c, p, u)
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
 	doc := scim.EncodeUser(u, s.baseURL(c)+"/scim/v2", groups[u.ID]...)
 	c.Header("ETag", scim.ETag(u.Version))
@@ -41,76 +38,55 @@ func (s *Server) writeUser(c *gin.Context, status int, u *scimflow.User, p scim.
 		c.Header("Location", doc["meta"].(map[string]any)["location"].(string))
 	}
 	s.writeSCIM(c, status, p.Apply(doc))
+	return nil
 }
 
-func (s *Server) createUser(c *gin.Context) {
+func (s *Server) createUser(c *gin.Context) error {
 	p, err := projection(c)
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
 	u, err := decodeUser(c)
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
-	u, err = s.Users.CreateUser(c, orgID(c), u)
-	if err != nil {
-		s.scimError(c, err)
-		return
+	if u, err = s.Users.CreateUser(c, orgID(c), u); err != nil {
+		return err
 	}
-	s.writeUser(c, http.StatusCreated, u, p)
+	return s.writeUser(c, http.StatusCreated, u, p)
 }
 
-func (s *Server) getUser(c *gin.Context) {
+func (s *Server) getUser(c *gin.Context) error {
 	p, err := projection(c)
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
 	u, err := s.Users.FindUser(c, orgID(c), c.Param("id"))
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
 	if inm := c.GetHeader("If-None-Match"); inm != "" && scim.ETagMatches(inm, u.Version) {
 		c.Header("ETag", scim.ETag(u.Version))
 		c.Status(http.StatusNotModified)
-		return
+		return nil
 	}
-	s.writeUser(c, http.StatusOK, u, p)
+	return s.writeUser(c, http.StatusOK, u, p)
 }
 
-// ifMatch returns an update precondition for the If-Match header
-// (RFC 7644 §3.14): 412 when the resource has changed since the client read it.
-func ifMatch(c *gin.Context) func(version int64) error {
-	h := c.GetHeader("If-Match")
-	return func(version int64) error {
-		if h == "" || scim.ETagMatches(h, version) {
-			return nil
-		}
-		return scimflow.Errorf(scimflow.EPRECONDITION, "the resource has changed: its version is %s, If-Match was %s", scim.ETag(version), h)
-	}
-}
-
-func (s *Server) replaceUser(c *gin.Context) {
+func (s *Server) replaceUser(c *gin.Context) error {
 	p, err := projection(c)
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
 	next, err := decodeUser(c)
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
 	check := ifMatch(c)
-	var wasActive bool
 	u, err := s.Users.UpdateUser(c, orgID(c), c.Param("id"), func(u *scimflow.User) error {
 		if err := check(u.Version); err != nil {
 			return err
 		}
-		wasActive = u.Active
 		// PUT replaces every writable attribute (RFC 7644 §3.5.1); the
 		// org role is scimflow's, not the IdP's, and survives.
 		next.Role = u.Role
@@ -118,39 +94,30 @@ func (s *Server) replaceUser(c *gin.Context) {
 		return nil
 	})
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
-	if u.Active != wasActive {
-		s.membersChanged(c) // (de)activation queued a recalculation
-	}
-	s.writeUser(c, http.StatusOK, u, p)
+	return s.writeUser(c, http.StatusOK, u, p)
 }
 
-func (s *Server) patchUser(c *gin.Context) {
+func (s *Server) patchUser(c *gin.Context) error {
 	p, err := projection(c)
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
 	body, err := readBody(c)
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
 	ops, err := patch.Parse(body)
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
 	check := ifMatch(c)
 	base := s.baseURL(c) + "/scim/v2"
-	var wasActive bool
 	u, err := s.Users.UpdateUser(c, orgID(c), c.Param("id"), func(u *scimflow.User) error {
 		if err := check(u.Version); err != nil {
 			return err
 		}
-		wasActive = u.Active
 		doc, err := patch.Apply(scim.EncodeUser(u, base), ops, schema.UserResourceType)
 		if err != nil {
 			return err
@@ -168,43 +135,35 @@ func (s *Server) patchUser(c *gin.Context) {
 		return nil
 	})
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
-	if u.Active != wasActive {
-		s.membersChanged(c) // (de)activation queued a recalculation
-	}
-	s.writeUser(c, http.StatusOK, u, p)
+	return s.writeUser(c, http.StatusOK, u, p)
 }
 
-func (s *Server) deleteUser(c *gin.Context) {
+func (s *Server) deleteUser(c *gin.Context) error {
 	if err := s.Users.DeleteUser(c, orgID(c), c.Param("id"), ifMatch(c)); err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
-	s.membersChanged(c)
 	c.Status(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) listUsers(c *gin.Context) {
-	s.queryUsers(c, listRequestFromQuery(c))
+func (s *Server) listUsers(c *gin.Context) error {
+	return s.queryUsers(c, listRequestFromQuery(c))
 }
 
-func (s *Server) queryUsers(c *gin.Context, r listRequest) {
+func (s *Server) queryUsers(c *gin.Context, r listRequest) error {
 	q, p, err := r.parse()
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
 	users, total, err := s.Users.ListUsers(c, orgID(c), q)
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
 	groups, err := s.groupsOf(c, p, users...)
 	if err != nil {
-		s.scimError(c, err)
-		return
+		return err
 	}
 	base := s.baseURL(c) + "/scim/v2"
 	docs := make([]map[string]any, len(users))
@@ -212,6 +171,7 @@ func (s *Server) queryUsers(c *gin.Context, r listRequest) {
 		docs[i] = p.Apply(scim.EncodeUser(u, base, groups[u.ID]...))
 	}
 	s.writeSCIM(c, http.StatusOK, scim.NewListResponse(total, q.StartIndex, docs))
+	return nil
 }
 
 // groupsOf loads the read-only groups attribute of users, unless the

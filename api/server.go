@@ -1,13 +1,18 @@
 // Package api serves scimflow over HTTP with gin: the SCIM 2.0 endpoints
-// (/scim/v2), the admin JSON API (/api/v1) and operational endpoints. It
-// declares the small interfaces it needs and is handed their
-// implementations by cmd; it never touches GORM or the Temporal server.
+// (/scim/v2), the admin JSON API (/api/v1), the admin UI (/admin) and
+// operational endpoints. It declares the small interfaces it needs and is
+// handed their implementations by cmd; it never touches GORM or Temporal.
+//
+// Handlers return errors; each route group renders them in its own format
+// (errors.go). Writes that queue recalculations notify the engine inside
+// the store's write path, never from a handler.
 package api
 
 import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -20,9 +25,11 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, secret string) (*scimflow.Token, error)
 }
 
-// OrgStore reads orgs.
+// OrgStore reads orgs and the people who administer them.
 type OrgStore interface {
 	FindOrg(ctx context.Context, orgID string) (*scimflow.Org, error)
+	// OrgUser returns any user of the org, SCIM-provisioned or local.
+	OrgUser(ctx context.Context, orgID, id string) (*scimflow.User, error)
 }
 
 // UserStore persists SCIM users.
@@ -46,6 +53,51 @@ type GroupStore interface {
 	Members(ctx context.Context, orgID, groupID, after string, limit int) ([]scimflow.Member, error)
 }
 
+// EntryPointStore manages an org's entry points.
+type EntryPointStore interface {
+	CreateEntryPoint(ctx context.Context, orgID, name string) (*scimflow.EntryPoint, error)
+	FindEntryPoint(ctx context.Context, orgID, id string) (*scimflow.EntryPoint, error)
+	ListEntryPoints(ctx context.Context, orgID, search string, offset, limit int) ([]*scimflow.EntryPoint, int, error)
+	RenameEntryPoint(ctx context.Context, orgID, id, name string) (*scimflow.EntryPoint, error)
+	DeleteEntryPoint(ctx context.Context, orgID, id string) error
+	EntryPointMembers(ctx context.Context, orgID, entryPointID string, offset, limit int) ([]scimflow.EntryPointMember, int, error)
+}
+
+// AccessStore is the SCIM dashboard's model: groups with their entry point
+// mappings, the recalculations that apply them, and what users can reach.
+type AccessStore interface {
+	ListGroupSummaries(ctx context.Context, orgID, search string, offset, limit int) ([]scimflow.GroupSummary, int, error)
+	GroupSummary(ctx context.Context, orgID, id string) (*scimflow.GroupSummary, error)
+	GroupMappings(ctx context.Context, orgID, groupID string) ([]scimflow.Mapping, error)
+	// SetGroupMappings is "Update Group"; ifVersion, when not nil, makes it
+	// conditional on the mapping version the admin saw.
+	SetGroupMappings(ctx context.Context, orgID, groupID string, mappings []scimflow.Mapping, ifVersion *int64) (*scimflow.Recalculation, error)
+	FindRecalculation(ctx context.Context, orgID, id string) (*scimflow.Recalculation, error)
+	LatestRecalculation(ctx context.Context, orgID, groupID string) (*scimflow.Recalculation, error)
+	UserAccess(ctx context.Context, orgID, userID string) ([]scimflow.Access, error)
+}
+
+// TokenStore manages an org's SCIM tokens from the admin UI.
+type TokenStore interface {
+	HasActiveSCIMToken(ctx context.Context, orgID string) (bool, error)
+	ListTokens(ctx context.Context, orgID string, scope scimflow.Scope) ([]*scimflow.Token, error)
+	CreateSCIMToken(ctx context.Context, orgID, name string, expiresIn time.Duration) (*scimflow.Token, string, error)
+	RevokeToken(ctx context.Context, orgID, tokenID string) (*scimflow.Token, error)
+}
+
+// SessionStore keeps the admin UI's sessions.
+type SessionStore interface {
+	CreateSession(ctx context.Context, orgID, tokenID string, ttl time.Duration) (secret string, expires time.Time, err error)
+	SessionToken(ctx context.Context, secret string) (*scimflow.Token, error)
+	DeleteSession(ctx context.Context, secret string) error
+}
+
+// LiveProgress reads the numbers of a running recalculation from its
+// workflow.
+type LiveProgress interface {
+	Progress(ctx context.Context, rec *scimflow.Recalculation) (*scimflow.Recalculation, error)
+}
+
 // Pinger checks a dependency for /readyz.
 type Pinger interface {
 	Ping(ctx context.Context) error
@@ -59,16 +111,18 @@ type Metrics interface {
 
 // Server holds the dependencies of the HTTP handlers.
 type Server struct {
-	Auth    Authenticator
-	Orgs    OrgStore
-	Users   UserStore
-	Groups  GroupStore
-	Admin   AdminStore
-	Recalc  Recalculator // nil: recalculations stay pending for the reconciler
-	UI      UIStore      // nil: no admin UI
-	Ready   []Pinger
-	Metrics Metrics // nil: no /metrics
-	Logger  *slog.Logger
+	Auth        Authenticator
+	Orgs        OrgStore
+	Users       UserStore
+	Groups      GroupStore
+	EntryPoints EntryPointStore
+	Access      AccessStore
+	Tokens      TokenStore
+	Sessions    SessionStore // nil: no admin UI
+	Live        LiveProgress // nil: stored progress only
+	Ready       []Pinger
+	Metrics     Metrics // nil: no /metrics
+	Logger      *slog.Logger
 
 	// PublicURL is the externally visible base URL (https://scim.example.com).
 	// When empty, it is derived from each request's scheme and Host.
@@ -84,21 +138,20 @@ func (s *Server) Handler() http.Handler {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(s.requestID, s.accessLog, s.recover, s.checkRequestText)
+	r.Use(s.requestID, s.accessLog)
 
-	r.GET("/healthz", s.healthz)
-	r.GET("/readyz", s.readyz)
+	ops := r.Group("", s.errorsAs(surfaceOps))
+	ops.GET("/healthz", s.healthz)
+	ops.GET("/readyz", s.readyz)
 	if s.Metrics != nil {
-		r.GET("/metrics", gin.WrapH(s.Metrics.Handler()))
+		ops.GET("/metrics", gin.WrapH(s.Metrics.Handler()))
 	}
 
-	v2 := r.Group("/scim/v2", s.scimAuth)
-	s.scimRoutes(v2)
-
-	v1 := r.Group("/api/v1", s.adminAuth)
-	s.adminRoutes(v1)
-
-	s.uiRoutes(r)
+	s.scimRoutes(r.Group("/scim/v2", s.errorsAs(surfaceSCIM), handle(checkRequestText), handle(s.scimAuth)))
+	s.adminRoutes(r.Group("/api/v1", s.errorsAs(surfaceAdmin), handle(checkRequestText), handle(s.adminAuth)))
+	if s.Sessions != nil {
+		s.uiRoutes(r.Group("/admin", s.errorsAs(surfaceUI), handle(checkRequestText), s.uiHeaders))
+	}
 
 	r.NoRoute(s.noRoute)
 	r.NoMethod(s.noMethod)

@@ -19,7 +19,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -39,21 +38,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/scimflow/scimflow/internal/scim"
 	"github.com/scimflow/scimflow/internal/scimflow"
 )
-
-// UIStore is what the admin UI needs beyond the admin API's stores:
-// sessions and SCIM tokens.
-type UIStore interface {
-	CreateSession(ctx context.Context, orgID, tokenID string, ttl time.Duration) (secret string, expires time.Time, err error)
-	SessionToken(ctx context.Context, secret string) (*scimflow.Token, error)
-	DeleteSession(ctx context.Context, secret string) error
-
-	ListTokens(ctx context.Context, orgID string, scope scimflow.Scope) ([]*scimflow.Token, error)
-	CreateSCIMToken(ctx context.Context, orgID, name string, expiresIn time.Duration) (*scimflow.Token, string, error)
-	RevokeToken(ctx context.Context, orgID, tokenID string) (*scimflow.Token, error)
-}
 
 //go:embed web
 var webFS embed.FS
@@ -68,33 +54,32 @@ const (
 	uiSessionKey = "uiSession"
 )
 
-func (s *Server) uiRoutes(r *gin.Engine) {
-	if s.UI == nil {
-		return
-	}
+func (s *Server) uiRoutes(ui *gin.RouterGroup) {
 	static, _ := fs.Sub(webFS, "web/static")
-	ui := r.Group("/admin", s.uiHeaders)
 	ui.GET("", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/admin/scim/groups") })
 	ui.GET("/static/*file", s.uiStatic(http.FS(static)))
 	ui.GET("/login", s.loginPage)
-	ui.POST("/login", s.login)
-	ui.GET("/docs/:guide", s.uiGuide)
+	ui.POST("/login", handle(s.login))
+	ui.GET("/docs/:guide", handle(s.uiGuide))
 
-	in := ui.Group("", s.uiSession, s.uiCSRF)
-	in.POST("/logout", s.logout)
-	in.GET("/users/:id", s.uiRequireOrgAdmin, s.uiUser)
+	in := ui.Group("", handle(s.uiSession), handle(uiCSRF))
+	in.POST("/logout", handle(s.logout))
+	in.GET("/users/:id", s.require(orgAdminPrereqs), handle(s.uiUser))
 
-	tok := in.Group("/tokens", s.uiRequire(prereqPlan, prereqOrgAdmin))
-	tok.GET("", s.uiTokens)
-	tok.POST("", s.uiCreateToken)
-	tok.POST("/:id/revoke", s.uiRevokeToken)
+	tok := in.Group("/tokens", s.require(tokenPrereqs))
+	tok.GET("", handle(s.uiTokens))
+	tok.POST("", handle(s.uiCreateToken))
+	tok.POST("/:id/revoke", handle(s.uiRevokeToken))
 
-	sc := in.Group("", s.uiRequire(prereqPlan, prereqOrgAdmin, prereqFeature, prereqIntegration))
-	sc.GET("/scim/groups", s.uiGroups)
-	sc.GET("/scim/groups/:id", s.uiGroup)
-	sc.POST("/scim/groups/:id/preview", s.uiPreview)
-	sc.POST("/scim/groups/:id/apply", s.uiApply)
-	sc.GET("/api/recalculations/:id", s.uiRecalculation)
+	sc := in.Group("/scim", s.require(dashboardPrereqs))
+	sc.GET("/groups", handle(s.uiGroups))
+	sc.GET("/groups/:id", handle(s.uiGroup))
+	sc.POST("/groups/:id/preview", handle(s.uiPreview))
+	sc.POST("/groups/:id/apply", handle(s.uiApply))
+
+	// JSON for the progress bar: the same session, admin JSON errors.
+	api := ui.Group("/api", s.errorsAs(surfaceUIJSON), handle(s.uiSession), s.require(dashboardPrereqs))
+	api.GET("/recalculations/:id", handle(s.uiRecalculation))
 }
 
 // uiHeaders makes admin pages uncacheable and unframeable, and allows
@@ -174,198 +159,78 @@ func (s *Server) renderLogin(c *gin.Context, status int, next, msg string) {
 }
 
 // login exchanges an admin token for a session.
-func (s *Server) login(c *gin.Context) {
+func (s *Server) login(c *gin.Context) error {
 	cookie, _ := c.Cookie(loginCookie)
 	if !equalTokens(c.PostForm(csrfField), cookie) {
-		s.uiForbiddenCSRF(c)
-		return
+		return errFormExpired
 	}
 	next := c.PostForm("next")
 	tok, err := s.Auth.Authenticate(c, strings.TrimSpace(c.PostForm("token")))
+	if scimflow.ErrorCode(err) == scimflow.EUNAUTHORIZED {
+		s.renderLogin(c, http.StatusUnauthorized, next, "This token is not valid: it is unknown, expired or revoked.")
+		return nil
+	}
 	if err != nil {
-		if scimflow.ErrorCode(err) == scimflow.EUNAUTHORIZED {
-			s.renderLogin(c, http.StatusUnauthorized, next, "This token is not valid: it is unknown, expired or revoked.")
-			return
-		}
-		s.uiError(c, err)
-		return
+		return err
 	}
 	if tok.Scope != scimflow.ScopeAdmin {
 		s.renderLogin(c, http.StatusUnauthorized, next, fmt.Sprintf("This is a %s token. Sign in with an admin token (scimflow token create --scope admin).", tok.Scope))
-		return
+		return nil
 	}
-	secret, exp, err := s.UI.CreateSession(c, tok.OrgID, tok.ID, sessionTTL)
+	secret, exp, err := s.Sessions.CreateSession(c, tok.OrgID, tok.ID, sessionTTL)
 	if err != nil {
-		s.uiError(c, err)
-		return
+		return err
 	}
 	s.setCookie(c, loginCookie, "", "/admin/login", -1)
 	s.setCookie(c, sessionCookie, secret, "/admin", int(time.Until(exp).Seconds()))
 	c.Redirect(http.StatusSeeOther, safeNext(next))
+	return nil
 }
 
-func (s *Server) logout(c *gin.Context) {
-	if err := s.UI.DeleteSession(c, c.GetString(uiSessionKey)); err != nil {
-		s.uiError(c, err)
-		return
+func (s *Server) logout(c *gin.Context) error {
+	if err := s.Sessions.DeleteSession(c, c.GetString(uiSessionKey)); err != nil {
+		return err
 	}
 	s.setCookie(c, sessionCookie, "", "/admin", -1)
 	c.Redirect(http.StatusSeeOther, "/admin/login")
+	return nil
 }
 
 // uiSession resolves the session cookie to its token, org and user, the
-// way adminAuth does for a bearer token. Without a live session, pages
-// redirect to the sign-in form and JSON answers 401.
-func (s *Server) uiSession(c *gin.Context) {
+// way adminAuth does for a bearer token. Without a live session it is an
+// EUNAUTHORIZED error: pages redirect to the sign-in form, JSON answers 401.
+func (s *Server) uiSession(c *gin.Context) error {
 	secret, _ := c.Cookie(sessionCookie)
-	tok, err := s.UI.SessionToken(c, secret)
+	tok, err := s.Sessions.SessionToken(c, secret)
 	if err == nil && tok.Scope != scimflow.ScopeAdmin {
 		err = scimflow.Errorf(scimflow.EUNAUTHORIZED, "not an admin session")
 	}
-	if err != nil {
-		if scimflow.ErrorCode(err) != scimflow.EUNAUTHORIZED {
-			s.uiError(c, err)
-			return
-		}
-		if strings.HasPrefix(c.Request.URL.Path, "/admin/api/") {
-			s.adminError(c, scimflow.Errorf(scimflow.EUNAUTHORIZED, "your session has ended; sign in again"))
-			return
-		}
-		next := c.Request.URL.RequestURI()
-		if c.Request.Method != http.MethodGet {
-			// After signing in again, go back to the page of the form.
-			next = ""
-			if u, err := url.Parse(c.GetHeader("Referer")); err == nil && u.Host == c.Request.Host {
-				next = u.RequestURI()
-			}
-		}
-		c.Redirect(http.StatusSeeOther, "/admin/login?next="+url.QueryEscape(safeNext(next)))
-		c.Abort()
-		return
+	if scimflow.ErrorCode(err) == scimflow.EUNAUTHORIZED {
+		return scimflow.Errorf(scimflow.EUNAUTHORIZED, "your session has ended; sign in again")
 	}
-	org, err := s.Orgs.FindOrg(c, tok.OrgID)
 	if err != nil {
-		s.uiError(c, err)
-		return
-	}
-	user, err := s.Admin.OrgUser(c, org.ID, tok.UserID)
-	if err != nil && scimflow.ErrorCode(err) != scimflow.ENOTFOUND {
-		s.uiError(c, err)
-		return
+		return err
 	}
 	c.Set(uiSessionKey, secret)
-	c.Set(orgIDKey, org.ID)
-	c.Set(orgKey, org)
-	c.Set(adminUserKey, user)
-	c.Next()
+	return s.signIn(c, tok)
 }
+
+// errFormExpired refuses a form without a valid CSRF token.
+var errFormExpired = &scimflow.Error{Code: scimflow.EFORBIDDEN, Reason: "csrf",
+	Message: "The form was not sent from a current scimflow page (its security token is missing or does not match your session). Nothing was changed. Go back, reload the page and try again."}
 
 // uiCSRF refuses a POST whose form does not carry the session's token,
 // before anything is read or written.
-func (s *Server) uiCSRF(c *gin.Context) {
+func uiCSRF(c *gin.Context) error {
 	if c.Request.Method != http.MethodPost {
-		c.Next()
-		return
+		return nil
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20)
 	if !equalTokens(c.PostForm(csrfField), csrfToken(c.GetString(uiSessionKey))) {
-		s.uiForbiddenCSRF(c)
-		return
+		return errFormExpired
 	}
-	c.Next()
+	return nil
 }
-
-func (s *Server) uiForbiddenCSRF(c *gin.Context) {
-	s.render(c, http.StatusForbidden, "error", &uiPage{Title: "Form expired", Body: errorData{
-		Heading: "This form has expired",
-		Message: "The form was not sent from a current scimflow page (its security token is missing or does not match your session). Nothing was changed. Go back, reload the page and try again.",
-	}})
-	c.Abort()
-}
-
-// Prerequisites of the SCIM dashboard, in the order the admin API checks
-// them (scimPrerequisites).
-const (
-	prereqPlan = iota
-	prereqOrgAdmin
-	prereqFeature
-	prereqIntegration
-)
-
-// prerequisite is one line of the prerequisites checklist.
-type prerequisite struct {
-	Reason string // the admin API's code
-	Title  string
-	Met    bool
-	Why    string        // what is wrong, when not met
-	Fix    template.HTML // what to do, when not met
-	Link   string        // a page of the UI that fixes it
-	Label  string
-}
-
-// prerequisites evaluates every prerequisite with the admin API's checks
-// (Plan.SupportsSCIM, orgAdminCheck, the feature flag, HasActiveSCIMToken).
-func (s *Server) prerequisites(c *gin.Context) ([]prerequisite, error) {
-	org := c.MustGet(orgKey).(*scimflow.Org)
-	active, err := s.Admin.HasActiveSCIMToken(c, org.ID)
-	if err != nil {
-		return nil, err
-	}
-	esc := template.HTMLEscapeString
-	who := "you are"
-	if u, _ := c.Get(adminUserKey); u != nil {
-		if user, _ := u.(*scimflow.User); user != nil {
-			who = esc(user.UserName) + " is"
-		}
-	}
-	return []prerequisite{
-		{Reason: scimflow.ReasonPlanNotSupported, Title: "A plan with SCIM provisioning", Met: org.Plan.SupportsSCIM(),
-			Why: fmt.Sprintf("The org is on the %s plan, which does not include SCIM provisioning.", org.Plan),
-			Fix: template.HTML("Upgrade the org to the Business or Enterprise plan. An operator runs <code>scimflow org update --org " + esc(org.ID) + " --plan business</code>.")},
-		{Reason: scimflow.ReasonNotOrgAdmin, Title: "Signed in as an Org Admin", Met: orgAdminCheck(c) == nil,
-			Why: "The owner of the token you signed in with is not (or no longer) an active Org Admin.",
-			Fix: template.HTML("Ask an Org Admin of your org to make the change, or to make " + who + " an Org Admin; then sign in again with an admin token of an Org Admin.")},
-		{Reason: scimflow.ReasonSCIMGroupsDisabled, Title: "The SCIM Groups feature is activated", Met: org.SCIMGroups,
-			Why: "The SCIM Groups feature is not activated for this org.",
-			Fix: template.HTML("An operator activates it with <code>scimflow org update --org " + esc(org.ID) + " --scim-groups=true</code>.")},
-		{Reason: scimflow.ReasonSCIMIntegrationInactive, Title: "An active SCIM provisioning integration", Met: active,
-			Why:  "The org has no unexpired, unrevoked SCIM token, so no identity provider can provision it.",
-			Fix:  template.HTML("Create a SCIM token and configure it, with the SCIM base URL, in your identity provider (see the guides below)."),
-			Link: "/admin/tokens", Label: "Create a SCIM token"},
-	}, nil
-}
-
-type prereqData struct {
-	Checks []prerequisite
-	Failed prerequisite
-}
-
-// uiRequire renders the prerequisites checklist with 403 unless every
-// listed prerequisite is met.
-func (s *Server) uiRequire(which ...int) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		checks, err := s.prerequisites(c)
-		if err != nil {
-			s.uiError(c, err)
-			return
-		}
-		for _, i := range which {
-			if !checks[i].Met && strings.HasPrefix(c.Request.URL.Path, "/admin/api/") {
-				s.adminError(c, scimflow.Forbidden(checks[i].Reason, "%s", checks[i].Why))
-				return
-			}
-			if !checks[i].Met {
-				s.render(c, http.StatusForbidden, "prerequisites", &uiPage{Title: "Not available yet",
-					Body: prereqData{Checks: checks, Failed: checks[i]}})
-				c.Abort()
-				return
-			}
-		}
-		c.Next()
-	}
-}
-
-func (s *Server) uiRequireOrgAdmin(c *gin.Context) { s.uiRequire(prereqOrgAdmin)(c) }
 
 // uiPage is what every page template gets.
 type uiPage struct {
@@ -383,13 +248,28 @@ type errorData struct {
 	Heading, Message, RequestID string
 }
 
-// uiError is the one place the admin UI renders errors.
+// uiError renders err as an HTML page: the one place the admin UI
+// renders errors. An ended session goes to the sign-in form, an unmet
+// prerequisite shows the checklist, an expired form says so.
 func (s *Server) uiError(c *gin.Context, err error) {
 	code := scimflow.ErrorCode(err)
-	status := scim.HTTPStatus(code)
+	status := httpStatus(code)
 	s.logError(c, status, err)
+	var e *scimflow.Error
+	errors.As(err, &e)
+	if unmet, ok := asUnmet(err); ok {
+		s.render(c, http.StatusForbidden, "prerequisites", &uiPage{Title: "Not available yet",
+			Body: prereqData{Checks: unmet.checks, Failed: unmet.failed}})
+		return
+	}
+	if code == scimflow.EUNAUTHORIZED {
+		s.toLogin(c)
+		return
+	}
 	d := errorData{Heading: http.StatusText(status), Message: scimflow.ErrorMessage(err)}
 	switch {
+	case e != nil && e.Reason == errFormExpired.Reason:
+		d.Heading = "This form has expired"
 	case status == http.StatusNotFound:
 		d.Heading = "Not found"
 	case status >= 500:
@@ -398,7 +278,24 @@ func (s *Server) uiError(c *gin.Context, err error) {
 		d.RequestID = c.GetString(requestIDKey)
 	}
 	s.render(c, status, "error", &uiPage{Title: d.Heading, Body: d})
-	c.Abort()
+}
+
+// toLogin sends the browser to the sign-in form, and back here afterwards.
+func (s *Server) toLogin(c *gin.Context) {
+	next := c.Request.URL.RequestURI()
+	if c.Request.Method != http.MethodGet {
+		// After signing in again, go back to the page of the form.
+		next = ""
+		if u, err := url.Parse(c.GetHeader("Referer")); err == nil && u.Host == c.Request.Host {
+			next = u.RequestURI()
+		}
+	}
+	c.Redirect(http.StatusSeeOther, "/admin/login?next="+url.QueryEscape(safeNext(next)))
+}
+
+type prereqData struct {
+	Checks []prerequisite
+	Failed prerequisite
 }
 
 var uiTemplates = sync.OnceValues(parseUITemplates)
@@ -463,9 +360,7 @@ func (s *Server) render(c *gin.Context, status int, name string, p *uiPage) {
 	if v, ok := c.Get(orgKey); ok {
 		p.Org, _ = v.(*scimflow.Org)
 	}
-	if v, ok := c.Get(adminUserKey); ok {
-		p.User, _ = v.(*scimflow.User)
-	}
+	p.User = adminUser(c)
 	if secret := c.GetString(uiSessionKey); secret != "" {
 		p.CSRF = csrfToken(secret)
 	}

@@ -22,7 +22,7 @@ type guideData struct {
 // uiGuide renders a troubleshooting guide of docs/idp. The guides hold no
 // secrets, so they are readable without signing in (the sign-in page and
 // the prerequisites page link to them).
-func (s *Server) uiGuide(c *gin.Context) {
+func (s *Server) uiGuide(c *gin.Context) error {
 	slug := c.Param("guide")
 	for _, g := range idpGuides {
 		if g.Slug != slug {
@@ -30,14 +30,13 @@ func (s *Server) uiGuide(c *gin.Context) {
 		}
 		b, err := idp.Guides.ReadFile(slug + ".md")
 		if err != nil {
-			s.uiError(c, err)
-			return
+			return err
 		}
 		s.render(c, http.StatusOK, "guide", &uiPage{Title: g.Title + " — SCIM troubleshooting", Nav: "guides",
 			Body: guideData{HTML: markdown(string(b)), Guides: idpGuides, Slug: slug}})
-		return
+		return nil
 	}
-	s.uiError(c, scimflow.Errorf(scimflow.ENOTFOUND, "there is no guide %q", slug))
+	return scimflow.Errorf(scimflow.ENOTFOUND, "there is no guide %q", slug)
 }
 
 var (

@@ -39,16 +39,15 @@ type uiGroupsData struct {
 	FirstIndex int
 }
 
-func (s *Server) uiGroups(c *gin.Context) {
+func (s *Server) uiGroups(c *gin.Context) error {
 	pageNo, _ := strconv.Atoi(c.Query("page"))
 	if pageNo < 1 {
 		pageNo = 1
 	}
 	search := strings.TrimSpace(c.Query("q"))
-	gs, total, err := s.Admin.ListGroupSummaries(c, orgID(c), search, (pageNo-1)*uiPerPage, uiPerPage)
+	gs, total, err := s.Access.ListGroupSummaries(c, orgID(c), search, (pageNo-1)*uiPerPage, uiPerPage)
 	if err != nil {
-		s.uiError(c, err)
-		return
+		return err
 	}
 	d := uiGroupsData{Search: search, Groups: gs, Total: total, Page: pageNo, Pages: (total + uiPerPage - 1) / uiPerPage,
 		Guides: idpGuides, FirstIndex: (pageNo-1)*uiPerPage + 1}
@@ -67,6 +66,7 @@ func (s *Server) uiGroups(c *gin.Context) {
 		d.NextURL = link(pageNo + 1)
 	}
 	s.render(c, http.StatusOK, "groups", &uiPage{Title: "SCIM groups", Nav: "groups", Body: d})
+	return nil
 }
 
 // uiMappingRow is one entry point on the group page.
@@ -99,14 +99,15 @@ type uiRecalcView struct {
 
 func newUIRecalcView(r *scimflow.Recalculation) *uiRecalcView {
 	v := &uiRecalcView{ID: r.ID, Status: r.Status, Error: r.Error, Total: r.Total, Processed: r.Processed, Changed: r.Changed, Finished: r.FinishedAt}
-	if eta, ok := recalculationJSON(r)["etaSeconds"].(int); ok {
+	if eta, ok := r.ETA(time.Now()); ok {
 		v.ETA = formatETA(eta)
 	}
 	return v
 }
 
 // formatETA says roughly how long is left.
-func formatETA(sec int) string {
+func formatETA(eta time.Duration) string {
+	sec := int(eta.Seconds())
 	switch {
 	case sec < 5:
 		return "a few seconds left"
@@ -123,7 +124,7 @@ func formatETA(sec int) string {
 func (s *Server) entryPoints(c *gin.Context) ([]*scimflow.EntryPoint, error) {
 	var all []*scimflow.EntryPoint
 	for offset := 0; ; offset += 500 {
-		eps, total, err := s.Admin.ListEntryPoints(c, orgID(c), "", offset, 500)
+		eps, total, err := s.EntryPoints.ListEntryPoints(c, orgID(c), "", offset, 500)
 		if err != nil {
 			return nil, err
 		}
@@ -138,11 +139,11 @@ func (s *Server) entryPoints(c *gin.Context) ([]*scimflow.EntryPoint, error) {
 // mapping to show instead of the saved one (after a validation error).
 func (s *Server) groupPage(c *gin.Context, form map[string]string) (*uiGroupData, error) {
 	gid := c.Param("id")
-	g, err := s.Admin.GroupSummary(c, orgID(c), gid)
+	g, err := s.Access.GroupSummary(c, orgID(c), gid)
 	if err != nil {
 		return nil, err
 	}
-	saved, err := s.Admin.GroupMappings(c, orgID(c), gid)
+	saved, err := s.Access.GroupMappings(c, orgID(c), gid)
 	if err != nil {
 		return nil, err
 	}
@@ -178,12 +179,12 @@ func (s *Server) groupPage(c *gin.Context, form map[string]string) (*uiGroupData
 
 	var rec *scimflow.Recalculation
 	if id := c.Query("recalculation"); id != "" {
-		if r, err := s.Admin.FindRecalculation(c, orgID(c), id); err == nil && r.GroupID == gid {
+		if r, err := s.Access.FindRecalculation(c, orgID(c), id); err == nil && r.GroupID == gid {
 			rec = r
 		}
 	}
 	if rec == nil {
-		if rec, err = s.Admin.LatestRecalculation(c, orgID(c), gid); err != nil {
+		if rec, err = s.Access.LatestRecalculation(c, orgID(c), gid); err != nil {
 			return nil, err
 		}
 	}
@@ -193,13 +194,13 @@ func (s *Server) groupPage(c *gin.Context, form map[string]string) (*uiGroupData
 	return d, nil
 }
 
-func (s *Server) uiGroup(c *gin.Context) {
+func (s *Server) uiGroup(c *gin.Context) error {
 	d, err := s.groupPage(c, nil)
 	if err != nil {
-		s.uiError(c, err)
-		return
+		return err
 	}
 	s.render(c, http.StatusOK, "group", &uiPage{Title: d.Group.DisplayName, Nav: "groups", Body: d})
+	return nil
 }
 
 // postedMapping reads the mapping form: a checkbox "ep" per selected
@@ -235,12 +236,11 @@ type uiPreviewData struct {
 
 // uiPreview is the confirmation step of Update Group: it shows what will
 // change and asks to apply it. Nothing is written.
-func (s *Server) uiPreview(c *gin.Context) {
+func (s *Server) uiPreview(c *gin.Context) error {
 	posted, problems := postedMapping(c)
 	d, err := s.groupPage(c, posted)
 	if err != nil {
-		s.uiError(c, err)
-		return
+		return err
 	}
 	names := map[string]string{}
 	for _, r := range d.Rows {
@@ -248,8 +248,7 @@ func (s *Server) uiPreview(c *gin.Context) {
 	}
 	for id := range posted {
 		if _, ok := names[id]; !ok {
-			s.uiError(c, scimflow.Errorf(scimflow.EINVALID, "entry point %s does not exist (it may have been deleted); reload the page", id))
-			return
+			return scimflow.Errorf(scimflow.EINVALID, "entry point %s does not exist (it may have been deleted); reload the page", id)
 		}
 	}
 	if len(problems) > 0 {
@@ -260,7 +259,7 @@ func (s *Server) uiPreview(c *gin.Context) {
 		sort.Strings(ns)
 		d.Error = "Choose a role for every selected entry point: " + strings.Join(ns, ", ") + "."
 		s.render(c, http.StatusUnprocessableEntity, "group", &uiPage{Title: d.Group.DisplayName, Nav: "groups", Body: d})
-		return
+		return nil
 	}
 	p := uiPreviewData{Group: d.Group, Members: d.Group.MemberCount}
 	saved := map[string]string{}
@@ -289,15 +288,15 @@ func (s *Server) uiPreview(c *gin.Context) {
 		}
 	}
 	s.render(c, http.StatusOK, "preview", &uiPage{Title: "Confirm changes to " + d.Group.DisplayName, Nav: "groups", Body: p})
+	return nil
 }
 
 // uiApply is Update Group: it replaces the mapping like PUT
 // /api/v1/scim/groups/{id}/entry-points and shows the progress.
-func (s *Server) uiApply(c *gin.Context) {
+func (s *Server) uiApply(c *gin.Context) error {
 	posted, problems := postedMapping(c)
 	if len(problems) > 0 {
-		s.uiError(c, scimflow.Errorf(scimflow.EINVALID, "every selected entry point needs a role"))
-		return
+		return scimflow.Errorf(scimflow.EINVALID, "every selected entry point needs a role")
 	}
 	gid := c.Param("id")
 	ms := make([]scimflow.Mapping, 0, len(posted))
@@ -307,40 +306,32 @@ func (s *Server) uiApply(c *gin.Context) {
 	sort.Slice(ms, func(i, j int) bool { return ms[i].EntryPointID < ms[j].EntryPointID })
 	// The confirmation carries the mapping version it showed: if another
 	// admin saved the group meanwhile, the diff the admin approved is stale.
-	var rec *scimflow.Recalculation
-	var err error
-	if v, perr := strconv.ParseInt(c.PostForm("mappingVersion"), 10, 64); perr == nil {
-		rec, err = s.Admin.SetGroupMappingsIf(c, orgID(c), gid, ms, v)
-	} else {
-		rec, err = s.Admin.SetGroupMappings(c, orgID(c), gid, ms)
+	var ifVersion *int64
+	if v, err := strconv.ParseInt(c.PostForm("mappingVersion"), 10, 64); err == nil {
+		ifVersion = &v
 	}
+	rec, err := s.Access.SetGroupMappings(c, orgID(c), gid, ms, ifVersion)
 	if err != nil {
-		s.uiError(c, err)
-		return
-	}
-	if s.Recalc != nil {
-		// As in updateGroup: the change is committed; if the engine is
-		// unreachable the reconciler starts the recalculation later.
-		if err := s.Recalc.RecalculateGroup(c, rec); err != nil {
-			s.Logger.WarnContext(c, "recalculation not started; the reconciler will retry", "recalculation", rec.ID, "error", err)
-		}
+		return err
 	}
 	c.Redirect(http.StatusSeeOther, "/admin/scim/groups/"+url.PathEscape(gid)+"?recalculation="+url.QueryEscape(rec.ID)+"#progress")
+	return nil
 }
 
 // uiRecalculation is GET /api/v1/recalculations/{id} for the session: the
 // progress bar polls it.
-func (s *Server) uiRecalculation(c *gin.Context) {
-	rec, err := s.Admin.FindRecalculation(c, orgID(c), c.Param("id"))
+func (s *Server) uiRecalculation(c *gin.Context) error {
+	rec, err := s.Access.FindRecalculation(c, orgID(c), c.Param("id"))
 	if err != nil {
-		s.adminError(c, err)
-		return
+		return err
 	}
-	out := recalculationJSON(s.liveProgress(c, rec))
-	if eta, ok := out["etaSeconds"].(int); ok {
+	rec = s.liveProgress(c, rec)
+	out := recalculationJSON(rec)
+	if eta, ok := rec.ETA(time.Now()); ok {
 		out["eta"] = formatETA(eta)
 	}
 	c.JSON(http.StatusOK, out)
+	return nil
 }
 
 type uiUserData struct {
@@ -360,16 +351,14 @@ type uiGrantRow struct {
 	Wins                     bool
 }
 
-func (s *Server) uiUser(c *gin.Context) {
-	u, err := s.Admin.OrgUser(c, orgID(c), c.Param("id"))
+func (s *Server) uiUser(c *gin.Context) error {
+	u, err := s.Orgs.OrgUser(c, orgID(c), c.Param("id"))
 	if err != nil {
-		s.uiError(c, err)
-		return
+		return err
 	}
-	acc, err := s.Admin.UserAccess(c, orgID(c), u.ID)
+	acc, err := s.Access.UserAccess(c, orgID(c), u.ID)
 	if err != nil {
-		s.uiError(c, err)
-		return
+		return err
 	}
 	d := uiUserData{Subject: u}
 	for _, a := range acc {
@@ -386,6 +375,7 @@ func (s *Server) uiUser(c *gin.Context) {
 		name = u.UserName
 	}
 	s.render(c, http.StatusOK, "user", &uiPage{Title: name, Nav: "groups", Body: d})
+	return nil
 }
 
 // tokenExpiryWarning is how close to its expiry a token is flagged.
@@ -409,7 +399,7 @@ type uiTokensData struct {
 }
 
 func (s *Server) tokensPage(c *gin.Context) (*uiTokensData, error) {
-	ts, err := s.UI.ListTokens(c, orgID(c), scimflow.ScopeSCIM)
+	ts, err := s.Tokens.ListTokens(c, orgID(c), scimflow.ScopeSCIM)
 	if err != nil {
 		return nil, err
 	}
@@ -432,11 +422,10 @@ func (s *Server) tokensPage(c *gin.Context) (*uiTokensData, error) {
 	return d, nil
 }
 
-func (s *Server) uiTokens(c *gin.Context) {
+func (s *Server) uiTokens(c *gin.Context) error {
 	d, err := s.tokensPage(c)
 	if err != nil {
-		s.uiError(c, err)
-		return
+		return err
 	}
 	p := &uiPage{Title: "SCIM tokens", Nav: "tokens", Body: d}
 	for _, t := range d.Tokens {
@@ -445,6 +434,7 @@ func (s *Server) uiTokens(c *gin.Context) {
 		}
 	}
 	s.render(c, http.StatusOK, "tokens", p)
+	return nil
 }
 
 // tokenValidities are the expiry choices of the create form.
@@ -456,50 +446,46 @@ var tokenValidities = map[string]time.Duration{
 // uiCreateToken creates a SCIM token and shows its secret, once: the page
 // is rendered in the POST response (not redirected to) so the secret is
 // never in a URL or a later page.
-func (s *Server) uiCreateToken(c *gin.Context) {
+func (s *Server) uiCreateToken(c *gin.Context) error {
 	name := strings.TrimSpace(c.PostForm("name"))
 	validity, ok := tokenValidities[c.PostForm("expiresIn")]
 	d, err := s.tokensPage(c)
 	if err != nil {
-		s.uiError(c, err)
-		return
+		return err
 	}
 	if name == "" || len(name) > 100 || !plainText(name) || !ok {
 		d.Error, d.FormName, d.FormValid = "Give the token a name (up to 100 characters) and choose when it expires.", name, c.PostForm("expiresIn")
 		s.render(c, http.StatusUnprocessableEntity, "tokens", &uiPage{Title: "SCIM tokens", Nav: "tokens", Body: d})
-		return
+		return nil
 	}
-	tok, secret, err := s.UI.CreateSCIMToken(c, orgID(c), name, validity)
+	tok, secret, err := s.Tokens.CreateSCIMToken(c, orgID(c), name, validity)
 	if err != nil {
-		s.uiError(c, err)
-		return
+		return err
 	}
 	if d, err = s.tokensPage(c); err != nil {
-		s.uiError(c, err)
-		return
+		return err
 	}
 	d.Created, d.Secret = tok, secret
 	s.render(c, http.StatusCreated, "tokens", &uiPage{Title: "SCIM tokens", Nav: "tokens", Body: d})
+	return nil
 }
 
 // uiRevokeToken revokes a SCIM token. Admin tokens are not managed here:
 // an id that is not one of the org's SCIM tokens is a 404.
-func (s *Server) uiRevokeToken(c *gin.Context) {
-	ts, err := s.UI.ListTokens(c, orgID(c), scimflow.ScopeSCIM)
+func (s *Server) uiRevokeToken(c *gin.Context) error {
+	ts, err := s.Tokens.ListTokens(c, orgID(c), scimflow.ScopeSCIM)
 	if err != nil {
-		s.uiError(c, err)
-		return
+		return err
 	}
 	id := c.Param("id")
 	if !slices.ContainsFunc(ts, func(t *scimflow.Token) bool { return t.ID == id }) {
-		s.uiError(c, scimflow.Errorf(scimflow.ENOTFOUND, "SCIM token %s not found", id))
-		return
+		return scimflow.Errorf(scimflow.ENOTFOUND, "SCIM token %s not found", id)
 	}
-	if _, err := s.UI.RevokeToken(c, orgID(c), id); err != nil {
-		s.uiError(c, err)
-		return
+	if _, err := s.Tokens.RevokeToken(c, orgID(c), id); err != nil {
+		return err
 	}
 	c.Redirect(http.StatusSeeOther, "/admin/tokens?revoked="+url.QueryEscape(id))
+	return nil
 }
 
 // plainText reports whether a form value can be stored: valid UTF-8

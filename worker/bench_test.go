@@ -45,7 +45,7 @@ func benchGroup(b *testing.B, n int) {
 		for i := range 20 {
 			ms = append(ms, scimflow.Mapping{EntryPointID: eps[(g*37+i*11)%500], Role: []string{"viewer", "contributor", "reporter", "approver", "admin"}[(g+i)%5]})
 		}
-		if _, err := env.DB.SetGroupMappings(ctx, env.OrgID, groups[g], ms); err != nil {
+		if _, err := env.DB.SetGroupMappings(ctx, env.OrgID, groups[g], ms, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -113,7 +113,7 @@ func benchGroup(b *testing.B, n int) {
 		return time.Since(start)
 	}
 	// Start from the "admin" mapping, fully materialised.
-	if _, err := env.DB.SetGroupMappings(ctx, env.OrgID, target, roleA("admin")); err != nil {
+	if _, err := env.DB.SetGroupMappings(ctx, env.OrgID, target, roleA("admin"), nil); err != nil {
 		b.Fatal(err)
 	}
 	handSQL()
@@ -148,7 +148,7 @@ func benchGroup(b *testing.B, n int) {
 		e2e += time.Since(start)
 
 		b.StopTimer()
-		if _, err := env.DB.SetGroupMappings(ctx, env.OrgID, target, roleA("admin")); err != nil {
+		if _, err := env.DB.SetGroupMappings(ctx, env.OrgID, target, roleA("admin"), nil); err != nil {
 			b.Fatal(err)
 		}
 		hand += handSQL()

@@ -186,8 +186,8 @@ func TestUpdateGroupRecalculates(t *testing.T) {
 			t.Errorf("non-member %s got access", u)
 		}
 	}
-	recordHistory(t, eng.Client, workflows.GroupWorkflowID(f.env.OrgID, gid), "group_recalculation")
-	recordHistory(t, eng.Client, workflows.MembersWorkflowID(f.env.OrgID), "member_recalculation")
+	recordHistory(t, eng.Temporal, workflows.GroupWorkflowID(f.env.OrgID, gid), "group_recalculation")
+	recordHistory(t, eng.Temporal, workflows.MembersWorkflowID(f.env.OrgID), "member_recalculation")
 	// Narrowing the mapping revokes what is no longer granted.
 	f.waitCompleted(f.updateGroup(gid, reports, "contributor"))
 	got = f.roles()
@@ -254,7 +254,7 @@ func TestWorkerReplacedMidRecalculation(t *testing.T) {
 	if rec := f.recalculation(id); rec["status"] == "completed" {
 		t.Fatal("the recalculation finished before the worker stopped: the replacement would not be tested")
 	}
-	f.env.NewWorker(eng.Client)
+	f.env.NewWorker(eng.Temporal)
 	f.waitCompleted(id)
 	got := f.roles()
 	for _, u := range users {
@@ -339,7 +339,7 @@ func TestSecondUpdateGroupIsCoalesced(t *testing.T) {
 			t.Fatalf("user %s: flows %q reports %q; want only the second mapping", u, got[u+"/"+flows], got[u+"/"+reports])
 		}
 	}
-	v, err := eng.Client.QueryWorkflow(context.Background(), workflows.GroupWorkflowID(f.env.OrgID, gid), "", workflows.QueryProgress)
+	v, err := eng.Temporal.QueryWorkflow(context.Background(), workflows.GroupWorkflowID(f.env.OrgID, gid), "", workflows.QueryProgress)
 	if err != nil {
 		t.Fatalf("progress query: %v", err)
 	}
@@ -350,6 +350,6 @@ func TestSecondUpdateGroupIsCoalesced(t *testing.T) {
 	if p.Passes < 2 {
 		t.Errorf("progress = %+v, want the second version coalesced into a restarted pass", p)
 	}
-	recordHistory(t, eng.Client, workflows.GroupWorkflowID(f.env.OrgID, gid), "group_recalculation_coalesced")
+	recordHistory(t, eng.Temporal, workflows.GroupWorkflowID(f.env.OrgID, gid), "group_recalculation_coalesced")
 	f.assertInvariant()
 }

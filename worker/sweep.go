@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/scimflow/scimflow/internal/recalc"
+	"github.com/scimflow/scimflow/internal/engine"
 	"github.com/scimflow/scimflow/internal/scimflow"
 	"github.com/scimflow/scimflow/internal/store"
 )
@@ -17,7 +17,7 @@ import (
 // hands it to the engine again. Duplicates are harmless: signals coalesce.
 type Sweeper struct {
 	DB       *store.DB
-	Engine   *recalc.Engine
+	Engine   *engine.Client
 	Logger   *slog.Logger
 	Interval time.Duration // default 15s
 	Age      time.Duration // how old work must be to count as lost; default 10s

@@ -25,7 +25,7 @@ func TestSweeperHandsOverLostWork(t *testing.T) {
 	gid := f.group("Lost", users[0])
 	f.eventually("the group's creation is processed", 20*time.Second, f.quiescent)
 
-	f.env.Server.Recalc = nil // from now on, the call to Temporal is lost
+	f.env.DB.SetNotifier(nil) // from now on, the call to Temporal is lost
 	id := f.updateGroup(gid, flows, "viewer")
 	f.must(f.env.SCIM("PATCH", "/scim/v2/Groups/"+gid, patchOp(map[string]any{"op": "add", "path": "members", "value": members(users[1])})), 204)
 	if rec := f.recalculation(id); rec["status"] != "pending" {
@@ -95,7 +95,7 @@ func TestSweeperRestartsTerminatedRecalculation(t *testing.T) {
 	id := f.updateGroup(gid, flows, "contributor")
 	f.eventually("the recalculation runs", 20*time.Second, func() bool { return f.recalculation(id)["status"] == "running" })
 	ctx := context.Background()
-	if err := eng.Client.TerminateWorkflow(ctx, workflows.GroupWorkflowID(f.env.OrgID, gid), "", "operator"); err != nil {
+	if err := eng.Temporal.TerminateWorkflow(ctx, workflows.GroupWorkflowID(f.env.OrgID, gid), "", "operator"); err != nil {
 		t.Fatal(err)
 	}
 	if rec := f.recalculation(id); rec["status"] == "completed" {

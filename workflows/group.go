@@ -7,6 +7,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/scimflow/scimflow/internal/scimflow"
 )
 
 // GroupInput starts (or continues) a group's recalculation.
@@ -71,120 +73,218 @@ const batchesPerRun = 500
 // SignalMappingChanged, or found in the database at the end of a pass)
 // restarts the pass with the newest mapping, so two recalculations of one
 // group never race and the last mapping always wins.
+//
+// The order of the activities, and their inputs, is what recorded
+// histories replay against (see replay_test.go): change it only behind
+// workflow.GetVersion.
 func GroupRecalculation(ctx workflow.Context, in GroupInput) (Progress, error) {
-	st := GroupState{Target: in.Version, StartedAt: workflow.Now(ctx)}
-	if in.State != nil {
-		st = *in.State
-	}
-	batch := in.BatchSize
-	if batch <= 0 {
-		batch = DefaultBatchSize
-	}
-	status := StatusRunning
-	progress := func() Progress {
-		p := Progress{Status: status, Version: st.PassVersion, Total: st.Total, Processed: st.Processed, Changed: st.Changed,
-			Batches: st.Batches, Passes: st.Passes, StartedAt: st.StartedAt, ETASeconds: -1}
-		if st.Processed > 0 && st.Total > st.Processed && status == StatusRunning {
-			elapsed := workflow.Now(ctx).Sub(st.PassStartedAt)
-			p.ETASeconds = int64(elapsed.Seconds() * float64(st.Total-st.Processed) / float64(st.Processed))
-		}
-		return p
-	}
-	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (Progress, error) { return progress(), nil }); err != nil {
+	g, err := newGroupRecalculation(ctx, in)
+	if err != nil {
 		return Progress{}, err
 	}
-	sig := workflow.GetSignalChannel(ctx, SignalMappingChanged)
-	drain := func() {
-		var m MappingChanged
-		for sig.ReceiveAsync(&m) {
-			st.Target = max(st.Target, m.Version)
-		}
-	}
-	details := func() {
-		workflow.SetCurrentDetails(ctx, fmt.Sprintf("**%s**: mapping version %d, %d of %d members processed, %d roles changed, pass %d",
-			status, st.PassVersion, st.Processed, st.Total, st.Changed, st.Passes))
-	}
-	actx := activityOptions(ctx)
-	fail := func(err error) (Progress, error) {
-		status = StatusFailed
-		details()
-		in := FinishGroupPassInput{OrgID: in.OrgID, GroupID: in.GroupID, Version: st.Target, Processed: st.Processed, Changed: st.Changed, Error: describe(err)}
-		var r FinishGroupPassResult
-		if ferr := workflow.ExecuteActivity(actx, ActivityFinishGroupPass, in).Get(ctx, &r); ferr != nil {
-			workflow.GetLogger(ctx).Error("recording the failure failed", "error", ferr)
-		}
-		if isNotFound(err) {
-			return progress(), nil // the group is gone: nothing left to do
-		}
-		return progress(), err
-	}
-
-	runBatches := 0
 	for {
-		drain()
-		if !st.Started || st.Target > st.PassVersion {
-			// (Re)start the pass with the newest mapping. Members already
-			// processed are processed again: the simple form that is
-			// correct whatever changed.
-			st.PassVersion, st.Cursor, st.Processed, st.Passes = st.Target, "", 0, st.Passes+1
-			st.PassStartedAt = workflow.Now(ctx)
-			var r StartGroupPassResult
-			err := workflow.ExecuteActivity(actx, ActivityStartGroupPass, StartGroupPassInput{
-				OrgID: in.OrgID, GroupID: in.GroupID, Version: st.PassVersion, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
-			}).Get(ctx, &r)
-			if err != nil {
-				return fail(err)
+		g.drainSignals()
+		if !g.st.Started || g.st.Target > g.st.PassVersion {
+			if err := g.startPass(ctx); err != nil {
+				return g.fail(ctx, err)
 			}
-			st.Total, st.Started = r.Total, true
-			details()
 		}
-		var b GroupBatchResult
-		err := workflow.ExecuteActivity(actx, ActivityRecalculateGroupBatch, GroupBatchInput{
-			OrgID: in.OrgID, GroupID: in.GroupID, Version: st.PassVersion, After: st.Cursor, Limit: batch, ProcessedSoFar: st.Processed,
-		}).Get(ctx, &b)
+		done, err := g.runBatch(ctx)
 		if err != nil {
-			return fail(err)
+			return g.fail(ctx, err)
 		}
-		st.Cursor = b.Next
-		st.Processed += int64(b.Processed)
-		st.Changed += int64(b.Changed)
-		st.Batches++
-		runBatches++
-		details()
-		if b.Done {
-			drain()
-			if st.Target > st.PassVersion {
-				continue
+		if !done {
+			if g.runIsFull(ctx) {
+				return g.continueAsNew(ctx)
 			}
-			var f FinishGroupPassResult
-			err := workflow.ExecuteActivity(actx, ActivityFinishGroupPass, FinishGroupPassInput{
-				OrgID: in.OrgID, GroupID: in.GroupID, Version: st.PassVersion, Processed: st.Processed, Changed: st.Changed,
-			}).Get(ctx, &f)
-			if err != nil {
-				return fail(err)
-			}
-			drain()
-			if f.GroupExists && f.LatestVersion > st.Target {
-				st.Target = f.LatestVersion // its signal is late or was lost
-			}
-			if st.Target > st.PassVersion {
-				continue
-			}
-			status = StatusCompleted
-			details()
-			return progress(), nil
+			continue
 		}
-		limit := in.BatchesPerRun
-		if limit <= 0 {
-			limit = batchesPerRun
+		finished, err := g.finishPass(ctx)
+		if err != nil {
+			return g.fail(ctx, err)
 		}
-		if runBatches >= limit || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			drain()
-			next := in
-			next.Version, next.State = st.Target, &st
-			return Progress{}, workflow.NewContinueAsNewError(ctx, GroupRecalculation, next)
+		if finished {
+			return g.complete(ctx)
 		}
 	}
+}
+
+// groupRecalculation is one run of GroupRecalculation. Its methods take
+// the workflow context they run in; st is all that outlives the run.
+type groupRecalculation struct {
+	in         GroupInput
+	st         GroupState
+	status     string
+	batch      int // users per activity
+	limit      int // batches per run before continuing as new
+	runBatches int // batches in this run
+	sig        workflow.ReceiveChannel
+	actx       workflow.Context // ctx with activityOptions
+}
+
+// newGroupRecalculation sets a run up: state carried from the previous
+// run (or a new one), the progress query and the signal channel. It
+// issues no command.
+func newGroupRecalculation(ctx workflow.Context, in GroupInput) (*groupRecalculation, error) {
+	g := &groupRecalculation{
+		in:     in,
+		st:     GroupState{Target: in.Version, StartedAt: workflow.Now(ctx)},
+		status: StatusRunning,
+		batch:  in.BatchSize,
+		limit:  in.BatchesPerRun,
+		sig:    workflow.GetSignalChannel(ctx, SignalMappingChanged),
+		actx:   activityOptions(ctx),
+	}
+	if in.State != nil {
+		g.st = *in.State
+	}
+	if g.batch <= 0 {
+		g.batch = DefaultBatchSize
+	}
+	if g.limit <= 0 {
+		g.limit = batchesPerRun
+	}
+	err := workflow.SetQueryHandler(ctx, QueryProgress, func() (Progress, error) { return g.progress(ctx), nil })
+	return g, err
+}
+
+// drainSignals coalesces every pending SignalMappingChanged into Target:
+// only the newest version matters, however many updates arrived.
+// ReceiveAsync never blocks, so draining adds nothing to the history.
+func (g *groupRecalculation) drainSignals() {
+	var m MappingChanged
+	for g.sig.ReceiveAsync(&m) {
+		g.st.Target = max(g.st.Target, m.Version)
+	}
+}
+
+// startPass (re)starts the pass with the newest mapping. Members already
+// processed are processed again: the simple form that is correct whatever
+// changed.
+func (g *groupRecalculation) startPass(ctx workflow.Context) error {
+	st := &g.st
+	st.PassVersion, st.Cursor, st.Processed, st.Passes = st.Target, "", 0, st.Passes+1
+	st.PassStartedAt = workflow.Now(ctx)
+	var r StartGroupPassResult
+	err := workflow.ExecuteActivity(g.actx, ActivityStartGroupPass, StartGroupPassInput{
+		OrgID: g.in.OrgID, GroupID: g.in.GroupID, Version: st.PassVersion, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+	}).Get(ctx, &r)
+	if err != nil {
+		return err
+	}
+	st.Total, st.Started = r.Total, true
+	g.details(ctx)
+	return nil
+}
+
+// runBatch recalculates the next page of members and reports whether it
+// was the last.
+func (g *groupRecalculation) runBatch(ctx workflow.Context) (done bool, err error) {
+	st := &g.st
+	var b GroupBatchResult
+	err = workflow.ExecuteActivity(g.actx, ActivityRecalculateGroupBatch, GroupBatchInput{
+		OrgID: g.in.OrgID, GroupID: g.in.GroupID, Version: st.PassVersion, After: st.Cursor, Limit: g.batch, ProcessedSoFar: st.Processed,
+	}).Get(ctx, &b)
+	if err != nil {
+		return false, err
+	}
+	st.Cursor = b.Next
+	st.Processed += int64(b.Processed)
+	st.Changed += int64(b.Changed)
+	st.Batches++
+	g.runBatches++
+	g.details(ctx)
+	return b.Done, nil
+}
+
+// finishPass closes the recalculations of the pass that just ended, unless
+// a newer version arrived meanwhile. finished is false when a newer
+// version is known (by signal, or from the database when its signal is
+// late or was lost): the caller then starts the pass again.
+func (g *groupRecalculation) finishPass(ctx workflow.Context) (finished bool, err error) {
+	st := &g.st
+	g.drainSignals()
+	if st.Target > st.PassVersion {
+		return false, nil // the next pass closes them all, once, at the newest version
+	}
+	var f FinishGroupPassResult
+	err = workflow.ExecuteActivity(g.actx, ActivityFinishGroupPass, FinishGroupPassInput{
+		OrgID: g.in.OrgID, GroupID: g.in.GroupID, Version: st.PassVersion, Processed: st.Processed, Changed: st.Changed,
+	}).Get(ctx, &f)
+	if err != nil {
+		return false, err
+	}
+	g.drainSignals()
+	if f.GroupExists && f.LatestVersion > st.Target {
+		st.Target = f.LatestVersion
+	}
+	return st.Target <= st.PassVersion, nil
+}
+
+// runIsFull tells when this run's history is long enough to continue as
+// new.
+func (g *groupRecalculation) runIsFull(ctx workflow.Context) bool {
+	return g.runBatches >= g.limit || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+}
+
+// continueAsNew hands the cursor and progress to a new run. Signals
+// drained first are kept in Target; an undrained one would be lost with
+// this run.
+func (g *groupRecalculation) continueAsNew(ctx workflow.Context) (Progress, error) {
+	g.drainSignals()
+	next := g.in
+	next.Version, next.State = g.st.Target, &g.st
+	return Progress{}, workflow.NewContinueAsNewError(ctx, GroupRecalculation, next)
+}
+
+// complete ends the workflow after the pass at the newest version.
+func (g *groupRecalculation) complete(ctx workflow.Context) (Progress, error) {
+	g.status = StatusCompleted
+	g.details(ctx)
+	return g.progress(ctx), nil
+}
+
+// fail records err on every recalculation up to Target, so none is left
+// running, and ends the workflow: with err, or without when the group is
+// gone and nothing is left to do.
+func (g *groupRecalculation) fail(ctx workflow.Context, err error) (Progress, error) {
+	st := &g.st
+	g.status = StatusFailed
+	g.details(ctx)
+	var r FinishGroupPassResult
+	ferr := workflow.ExecuteActivity(g.actx, ActivityFinishGroupPass, FinishGroupPassInput{
+		OrgID: g.in.OrgID, GroupID: g.in.GroupID, Version: st.Target, Processed: st.Processed, Changed: st.Changed, Error: describe(err),
+	}).Get(ctx, &r)
+	if ferr != nil {
+		workflow.GetLogger(ctx).Error("recording the failure failed", "error", ferr)
+	}
+	if isNotFound(err) {
+		return g.progress(ctx), nil
+	}
+	return g.progress(ctx), err
+}
+
+// progress is what QueryProgress answers and the workflow returns. A
+// query must not read the wall clock either: on a server, workflow.Now is
+// the time of the latest workflow task, so the ETA moves once a batch.
+func (g *groupRecalculation) progress(ctx workflow.Context) Progress {
+	st := g.st
+	p := Progress{Status: g.status, Version: st.PassVersion, Total: st.Total, Processed: st.Processed, Changed: st.Changed,
+		Batches: st.Batches, Passes: st.Passes, StartedAt: st.StartedAt, PassStartedAt: st.PassStartedAt, ETASeconds: -1}
+	if g.status != StatusRunning {
+		return p
+	}
+	if d, ok := scimflow.Remaining(st.PassStartedAt, workflow.Now(ctx), st.Total, st.Processed); ok {
+		p.ETASeconds = int64(d / time.Second)
+	}
+	return p
+}
+
+// details shows the progress in the Temporal UI.
+func (g *groupRecalculation) details(ctx workflow.Context) {
+	st := g.st
+	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**%s**: mapping version %d, %d of %d members processed, %d roles changed, pass %d",
+		g.status, st.PassVersion, st.Processed, st.Total, st.Changed, st.Passes))
 }
 
 func isNotFound(err error) bool {

@@ -249,6 +249,49 @@ func TestGroupRecalculationProgressQuery(t *testing.T) {
 	}
 }
 
+// TestGroupRecalculationETAFollowsThePass: a coalesced update restarts the
+// pass and its count, so the ETA is measured from the restart, not from
+// the start of the workflow.
+func TestGroupRecalculationETAFollowsThePass(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(workflows.ActivityStartGroupPass, mock.Anything, mock.Anything).Return(workflows.StartGroupPassResult{Total: 25}, nil)
+	pages(env, 10, 10*time.Second)
+	env.OnActivity(workflows.ActivityFinishGroupPass, mock.Anything, mock.Anything).Return(workflows.FinishGroupPassResult{LatestVersion: 2, GroupExists: true}, nil)
+	// Version 2 arrives during the first batch: the pass restarts at 10s.
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(workflows.SignalMappingChanged, workflows.MappingChanged{Version: 2})
+	}, 5*time.Second)
+	var mid workflows.Progress
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(workflows.QueryProgress)
+		if err != nil {
+			t.Errorf("query: %v", err)
+			return
+		}
+		v.Get(&mid)
+	}, 25*time.Second)
+	env.ExecuteWorkflow(workflows.GroupRecalculationName, workflows.GroupInput{OrgID: "o", GroupID: "g", Version: 1, BatchSize: 10})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if mid.Version != 2 || mid.Passes != 2 || mid.Processed != 10 {
+		t.Fatalf("progress at 25s = %+v, want 10 processed in the second pass, at version 2", mid)
+	}
+	if got, want := mid.PassStartedAt.Sub(mid.StartedAt), 10*time.Second; got != want {
+		t.Errorf("pass started %v after the workflow, want %v", got, want)
+	}
+	// 10 members in the 15s since the restart: 15 left take 22.5s. Measured
+	// from the workflow's start it would be 37.5s.
+	if mid.ETASeconds != 22 {
+		t.Errorf("ETA = %ds, want 22s", mid.ETASeconds)
+	}
+	var p workflows.Progress
+	env.GetWorkflowResult(&p)
+	if p.Status != workflows.StatusCompleted || p.ETASeconds != -1 {
+		t.Errorf("result = %+v, want completed without an ETA", p)
+	}
+}
+
 func TestMemberRecalculationCoalescesAndIdles(t *testing.T) {
 	env := newEnv(t)
 	batches := []workflows.OutboxResult{{Users: 1000, More: true}, {Users: 10, More: false}, {Users: 3}}

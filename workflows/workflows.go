@@ -83,8 +83,13 @@ type Progress struct {
 	Batches   int64
 	Passes    int64 // passes started, > 1 when an update was coalesced
 	StartedAt time.Time
-	// ETASeconds estimates the time left from the pace so far; -1 unknown.
+	// ETASeconds estimates the time left of the pass under way from its
+	// pace so far (scimflow.Remaining); -1 unknown or not running.
 	ETASeconds int64
+	// PassStartedAt is when the pass under way started: a coalesced update
+	// restarts the pass and its count, so an ETA is measured from here,
+	// not from StartedAt.
+	PassStartedAt time.Time
 }
 
 // MappingChanged is the payload of SignalMappingChanged.

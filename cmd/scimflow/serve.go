@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/scimflow/scimflow/api"
+	"github.com/scimflow/scimflow/internal/engine"
 	"github.com/scimflow/scimflow/internal/metrics"
-	"github.com/scimflow/scimflow/internal/recalc"
 	"github.com/scimflow/scimflow/internal/store"
 )
 
@@ -48,9 +48,12 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 		return err
 	}
 	defer conn.Close()
-	engine := &recalc.Engine{Client: conn.client, DB: db, BatchSize: cfg.BatchSize}
+	// A committed write hands its queued work to Temporal from inside the
+	// store's write path; the API only reads live progress.
+	eng := &engine.Client{Temporal: conn.client, BatchSize: cfg.BatchSize, Logger: logger}
+	db.SetNotifier(eng)
 	reg := metrics.New()
-	srv := &api.Server{Auth: db, Orgs: db, Users: db, Groups: db, Admin: db, UI: db, Recalc: engine,
+	srv := &api.Server{Auth: db, Orgs: db, Users: db, Groups: db, EntryPoints: db, Access: db, Tokens: db, Sessions: db, Live: eng,
 		Ready: []api.Pinger{db}, Metrics: reg, Logger: logger, PublicURL: cfg.PublicURL}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {

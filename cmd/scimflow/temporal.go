@@ -14,7 +14,7 @@ import (
 
 	"github.com/scimflow/scimflow/activities"
 	"github.com/scimflow/scimflow/internal/devtemporal"
-	"github.com/scimflow/scimflow/internal/recalc"
+	"github.com/scimflow/scimflow/internal/engine"
 	"github.com/scimflow/scimflow/internal/store"
 	"github.com/scimflow/scimflow/worker"
 	"github.com/scimflow/scimflow/workflows"
@@ -84,19 +84,19 @@ func connectTemporal(ctx context.Context, cfg config, dev bool, logger *slog.Log
 func runWorkerLoop(ctx context.Context, conn *temporalConn, db *store.DB, cfg config, logger *slog.Logger, m activities.Metrics) error {
 	setupCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := recalc.EnsureSearchAttributes(setupCtx, conn.client, cfg.TemporalNamespace); err != nil {
+	if err := engine.EnsureSearchAttributes(setupCtx, conn.client, cfg.TemporalNamespace); err != nil {
 		logger.Warn("search attributes not registered; workflows will not start until they are", "error", err)
 	}
-	if err := recalc.EnsureSchedule(setupCtx, conn.client, cfg.ReconcileEvery); err != nil {
+	if err := engine.EnsureSchedule(setupCtx, conn.client, cfg.ReconcileEvery); err != nil {
 		logger.Warn("reconciliation schedule not created", "error", err)
 	}
-	engine := &recalc.Engine{Client: conn.client, DB: db, BatchSize: cfg.BatchSize}
+	eng := &engine.Client{Temporal: conn.client, BatchSize: cfg.BatchSize, Logger: logger}
 	w := worker.New(conn.client, &activities.Activities{DB: db, Logger: logger, Metrics: m}, sdkworker.Options{})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer w.Stop()
-	sweeper := &worker.Sweeper{DB: db, Engine: engine, Logger: logger}
+	sweeper := &worker.Sweeper{DB: db, Engine: eng, Logger: logger}
 	sweeper.Run(ctx)
 	return nil
 }

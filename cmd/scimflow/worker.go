@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/scimflow/scimflow/internal/engine"
 	"github.com/scimflow/scimflow/internal/metrics"
-	"github.com/scimflow/scimflow/internal/recalc"
 )
 
 // runWorker runs the Temporal worker (and the sweeper) against
@@ -65,7 +65,7 @@ func runReconcile(ctx context.Context, args []string, env *environment) error {
 		return err
 	}
 	defer conn.Close()
-	res, err := (&recalc.Engine{Client: conn.client, DB: db, BatchSize: cfg.BatchSize}).Reconcile(ctx, *org)
+	res, err := (&engine.Client{Temporal: conn.client, BatchSize: cfg.BatchSize}).Reconcile(ctx, *org)
 	if err != nil {
 		return fmt.Errorf("reconcile (is a worker running on %s?): %w", cfg.TemporalAddress, err)
 	}

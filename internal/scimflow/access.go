@@ -69,6 +69,7 @@ type Recalculation struct {
 	ID             string
 	OrgID          string
 	GroupID        string
+	GroupName      string // when known; for the Temporal UI
 	Kind           string
 	Status         string
 	MappingVersion int64
@@ -81,4 +82,36 @@ type Recalculation struct {
 	CreatedAt      time.Time
 	StartedAt      *time.Time
 	FinishedAt     *time.Time
+	// PassStartedAt is when the pass under way started: later than
+	// StartedAt when a newer mapping restarted the pass. Known only from
+	// the running workflow.
+	PassStartedAt *time.Time
 }
+
+// ETA estimates the time left of a running recalculation (see Remaining).
+func (r *Recalculation) ETA(now time.Time) (time.Duration, bool) {
+	if r.Status != RecalcRunning {
+		return 0, false
+	}
+	start := r.StartedAt
+	if r.PassStartedAt != nil {
+		start = r.PassStartedAt
+	}
+	if start == nil {
+		return 0, false
+	}
+	return Remaining(*start, now, r.Total, r.Processed)
+}
+
+// Queued is the work a committed write left for the recalculation engine.
+type Queued struct {
+	OrgID string
+	// Members is set when the write filled the org's recalculation outbox
+	// (membership changes, (de)activation, deletions).
+	Members bool
+	// Recalculation is set when a group's mapping changed.
+	Recalculation *Recalculation
+}
+
+// Empty reports whether there is nothing to hand over.
+func (q Queued) Empty() bool { return !q.Members && q.Recalculation == nil }

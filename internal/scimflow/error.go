@@ -82,6 +82,13 @@ const (
 	ReasonSCIMIntegrationInactive = "scim_integration_inactive"
 )
 
+// Reasons for ECONFLICT on the admin API.
+const (
+	// ReasonMappingChanged: a conditional Update Group saw an older
+	// mapping version than the group's.
+	ReasonMappingChanged = "mapping_changed"
+)
+
 // ErrorCode returns the code of err, EINTERNAL for errors that are not *Error
 // and "" for nil.
 func ErrorCode(err error) string {

@@ -90,15 +90,15 @@ func (db *DB) CreateGroup(ctx context.Context, orgID string, g *scimflow.Group, 
 	}
 	now := db.now()
 	g.ID, g.OrgID, g.Version, g.CreatedAt, g.UpdatedAt = uuid.NewString(), orgID, 1, now, now
-	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := db.write(ctx, "create group", func(tx *gorm.DB, q *scimflow.Queued) error {
 		if err := tx.Create(toGroupRow(g)).Error; err != nil {
 			return translateGroupErr(err, g)
 		}
-		_, err := db.applyMemberOps(tx, g, []scimflow.MemberOp{{Kind: scimflow.MembersAdd, UserIDs: memberIDs}}, now)
+		_, err := db.applyMemberOps(tx, q, g, []scimflow.MemberOp{{Kind: scimflow.MembersAdd, UserIDs: memberIDs}}, now)
 		return err
 	})
 	if err != nil {
-		return nil, internal("create group", err)
+		return nil, err
 	}
 	return g, nil
 }
@@ -122,7 +122,7 @@ func (db *DB) FindGroup(ctx context.Context, orgID, id string) (*scimflow.Group,
 // of a change depends on its size, not the group's.
 func (db *DB) UpdateGroup(ctx context.Context, orgID, id string, ch scimflow.GroupChange) (*scimflow.Group, error) {
 	var out *scimflow.Group
-	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := db.write(ctx, "update group", func(tx *gorm.DB, q *scimflow.Queued) error {
 		r, err := db.lockGroup(tx, orgID, id)
 		if err != nil {
 			return err
@@ -144,7 +144,7 @@ func (db *DB) UpdateGroup(ctx context.Context, orgID, id string, ch scimflow.Gro
 		}
 		now := db.now()
 		g.ID, g.OrgID, g.CreatedAt, g.Version, g.UpdatedAt = r.ID, r.OrgID, before.CreatedAt, before.Version, before.UpdatedAt
-		changed, err := db.applyMemberOps(tx, g, ch.Members, now)
+		changed, err := db.applyMemberOps(tx, q, g, ch.Members, now)
 		if err != nil {
 			return err
 		}
@@ -165,7 +165,7 @@ func (db *DB) UpdateGroup(ctx context.Context, orgID, id string, ch scimflow.Gro
 		return nil
 	})
 	if err != nil {
-		return nil, internal("update group", err)
+		return nil, err
 	}
 	return out, nil
 }
@@ -191,7 +191,7 @@ func (db *DB) lockGroup(tx *gorm.DB, orgID, id string) (*groupRow, error) {
 // for recalculation in the same transaction: the access the group granted
 // must go with it.
 func (db *DB) DeleteGroup(ctx context.Context, orgID, id string, check func(version int64) error) error {
-	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return db.write(ctx, "delete group", func(tx *gorm.DB, q *scimflow.Queued) error {
 		r, err := db.lockGroup(tx, orgID, id)
 		if err != nil {
 			return err
@@ -201,21 +201,17 @@ func (db *DB) DeleteGroup(ctx context.Context, orgID, id string, check func(vers
 				return err
 			}
 		}
-		err = tx.Exec(`INSERT INTO recalc_outbox (org_id, user_id, reason, created_at)
-			SELECT ?, user_id, ?, ? FROM group_members WHERE group_id = ?`,
-			orgID, scimflow.ChangeGroupDeleted, db.now(), id).Error
-		if err != nil {
+		if err := enqueueMembers(tx, q, orgID, id, scimflow.ChangeGroupDeleted, db.now()); err != nil {
 			return err
 		}
 		return tx.Where("id = ?", id).Delete(&groupRow{}).Error
 	})
-	return internal("delete group", err)
 }
 
 // applyMemberOps applies membership operations in order, queues every
 // user whose membership actually changed, and reports how many changes
 // there were.
-func (db *DB) applyMemberOps(tx *gorm.DB, g *scimflow.Group, ops []scimflow.MemberOp, now time.Time) (int, error) {
+func (db *DB) applyMemberOps(tx *gorm.DB, q *scimflow.Queued, g *scimflow.Group, ops []scimflow.MemberOp, now time.Time) (int, error) {
 	total := 0
 	for _, op := range ops {
 		var (
@@ -224,13 +220,13 @@ func (db *DB) applyMemberOps(tx *gorm.DB, g *scimflow.Group, ops []scimflow.Memb
 		)
 		switch op.Kind {
 		case scimflow.MembersAdd:
-			n, err = db.addMembers(tx, g, op.UserIDs, now)
+			n, err = db.addMembers(tx, q, g, op.UserIDs, now)
 		case scimflow.MembersRemove:
-			n, err = db.removeMembers(tx, g, op.UserIDs, now)
+			n, err = db.removeMembers(tx, q, g, op.UserIDs, now)
 		case scimflow.MembersRemoveAll:
-			n, err = db.removeAllMembers(tx, g, now)
+			n, err = db.removeAllMembers(tx, q, g, now)
 		case scimflow.MembersSet:
-			n, err = db.setMembers(tx, g, op.UserIDs, now)
+			n, err = db.setMembers(tx, q, g, op.UserIDs, now)
 		default:
 			err = errors.New("unknown member operation")
 		}
@@ -320,7 +316,7 @@ func plural(n int, word string) string {
 	return word + "s"
 }
 
-func (db *DB) addMembers(tx *gorm.DB, g *scimflow.Group, ids []string, now time.Time) (int, error) {
+func (db *DB) addMembers(tx *gorm.DB, q *scimflow.Queued, g *scimflow.Group, ids []string, now time.Time) (int, error) {
 	// Rows are written in id order: the foreign key locks each user row,
 	// and recalculations lock users in id order too, so the two cannot
 	// deadlock.
@@ -352,7 +348,7 @@ func (db *DB) addMembers(tx *gorm.DB, g *scimflow.Group, ids []string, now time.
 		if err := tx.Raw(sb.String(), args...).Scan(&added).Error; err != nil {
 			return 0, err
 		}
-		if err := db.enqueue(tx, g.OrgID, added, scimflow.ChangeMemberAdded, now); err != nil {
+		if err := enqueue(tx, q, g.OrgID, added, scimflow.ChangeMemberAdded, now); err != nil {
 			return 0, err
 		}
 		n += len(added)
@@ -360,7 +356,7 @@ func (db *DB) addMembers(tx *gorm.DB, g *scimflow.Group, ids []string, now time.
 	return n, nil
 }
 
-func (db *DB) removeMembers(tx *gorm.DB, g *scimflow.Group, ids []string, now time.Time) (int, error) {
+func (db *DB) removeMembers(tx *gorm.DB, q *scimflow.Queued, g *scimflow.Group, ids []string, now time.Time) (int, error) {
 	ids = dedupe(ids)
 	sort.Strings(ids)
 	n := 0
@@ -371,7 +367,7 @@ func (db *DB) removeMembers(tx *gorm.DB, g *scimflow.Group, ids []string, now ti
 		if err != nil {
 			return 0, err
 		}
-		if err := db.enqueue(tx, g.OrgID, removed, scimflow.ChangeMemberRemoved, now); err != nil {
+		if err := enqueue(tx, q, g.OrgID, removed, scimflow.ChangeMemberRemoved, now); err != nil {
 			return 0, err
 		}
 		n += len(removed)
@@ -379,10 +375,8 @@ func (db *DB) removeMembers(tx *gorm.DB, g *scimflow.Group, ids []string, now ti
 	return n, nil
 }
 
-func (db *DB) removeAllMembers(tx *gorm.DB, g *scimflow.Group, now time.Time) (int, error) {
-	err := tx.Exec(`INSERT INTO recalc_outbox (org_id, user_id, reason, created_at)
-		SELECT ?, user_id, ?, ? FROM group_members WHERE group_id = ?`, g.OrgID, scimflow.ChangeMemberRemoved, now, g.ID).Error
-	if err != nil {
+func (db *DB) removeAllMembers(tx *gorm.DB, q *scimflow.Queued, g *scimflow.Group, now time.Time) (int, error) {
+	if err := enqueueMembers(tx, q, g.OrgID, g.ID, scimflow.ChangeMemberRemoved, now); err != nil {
 		return 0, err
 	}
 	res := tx.Exec("DELETE FROM group_members WHERE group_id = ?", g.ID)
@@ -391,7 +385,7 @@ func (db *DB) removeAllMembers(tx *gorm.DB, g *scimflow.Group, now time.Time) (i
 
 // setMembers makes the members exactly ids (PUT, replace of members) by
 // removing and adding only the difference.
-func (db *DB) setMembers(tx *gorm.DB, g *scimflow.Group, ids []string, now time.Time) (int, error) {
+func (db *DB) setMembers(tx *gorm.DB, q *scimflow.Queued, g *scimflow.Group, ids []string, now time.Time) (int, error) {
 	want := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		want[id] = true
@@ -414,27 +408,12 @@ func (db *DB) setMembers(tx *gorm.DB, g *scimflow.Group, ids []string, now time.
 			add = append(add, id)
 		}
 	}
-	added, err := db.addMembers(tx, g, add, now)
+	added, err := db.addMembers(tx, q, g, add, now)
 	if err != nil {
 		return 0, err
 	}
-	removed, err := db.removeMembers(tx, g, remove, now)
+	removed, err := db.removeMembers(tx, q, g, remove, now)
 	return added + removed, err
-}
-
-// enqueue records users whose permissions need recalculating.
-func (db *DB) enqueue(tx *gorm.DB, orgID string, userIDs []string, reason string, now time.Time) error {
-	for i := 0; i < len(userIDs); i += chunk {
-		part := userIDs[i:min(i+chunk, len(userIDs))]
-		rows := make([]outboxRow, len(part))
-		for j, id := range part {
-			rows[j] = outboxRow{OrgID: orgID, UserID: id, Reason: reason, CreatedAt: now}
-		}
-		if err := tx.Create(&rows).Error; err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 type groupMemberRow struct {
@@ -444,13 +423,3 @@ type groupMemberRow struct {
 }
 
 func (groupMemberRow) TableName() string { return "group_members" }
-
-type outboxRow struct {
-	ID        int64 `gorm:"primaryKey"`
-	OrgID     string
-	UserID    string
-	Reason    string
-	CreatedAt time.Time `gorm:"autoCreateTime:false;autoUpdateTime:false"` // set by the store
-}
-
-func (outboxRow) TableName() string { return "recalc_outbox" }

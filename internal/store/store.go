@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -40,9 +41,10 @@ const (
 
 // DB is a handle on scimflow's database. It is safe for concurrent use.
 type DB struct {
-	gorm    *gorm.DB
-	dialect Dialect
-	now     func() time.Time
+	gorm     *gorm.DB
+	dialect  Dialect
+	now      func() time.Time
+	notifier atomic.Pointer[notifierBox]
 }
 
 // Open connects to the database named by url: a postgres:// or

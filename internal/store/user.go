@@ -276,7 +276,7 @@ func findUser(tx *gorm.DB, orgID, id string, lock bool) (*scimflow.User, error) 
 // nothing. The Version is bumped on every successful update.
 func (db *DB) UpdateUser(ctx context.Context, orgID, id string, fn func(*scimflow.User) error) (*scimflow.User, error) {
 	var out *scimflow.User
-	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := db.write(ctx, "update user", func(tx *gorm.DB, q *scimflow.Queued) error {
 		u, err := findUser(tx, orgID, id, db.dialect == Postgres)
 		if err != nil {
 			return err
@@ -319,7 +319,7 @@ func (db *DB) UpdateUser(ctx context.Context, orgID, id string, fn func(*scimflo
 		// A deactivated user keeps their memberships but loses their
 		// effective roles (and gets them back on reactivation).
 		if u.Active != wasActive {
-			if err := db.enqueue(tx, orgID, []string{id}, scimflow.ChangeUserActive, u.UpdatedAt); err != nil {
+			if err := enqueue(tx, q, orgID, []string{id}, scimflow.ChangeUserActive, u.UpdatedAt); err != nil {
 				return err
 			}
 		}
@@ -327,7 +327,7 @@ func (db *DB) UpdateUser(ctx context.Context, orgID, id string, fn func(*scimflo
 		return nil
 	})
 	if err != nil {
-		return nil, internal("update user", err)
+		return nil, err
 	}
 	return out, nil
 }
@@ -335,7 +335,7 @@ func (db *DB) UpdateUser(ctx context.Context, orgID, id string, fn func(*scimflo
 // DeleteUser removes user id of org for good. check, when not nil, sees
 // the current version first and may veto the deletion (If-Match).
 func (db *DB) DeleteUser(ctx context.Context, orgID, id string, check func(version int64) error) error {
-	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return db.write(ctx, "delete user", func(tx *gorm.DB, q *scimflow.Queued) error {
 		// The user leaves every group (foreign keys cascade): those groups
 		// change, so their versions move too, or a client's cached ETag
 		// would match a group whose members changed. Groups are locked
@@ -355,11 +355,11 @@ func (db *DB) DeleteUser(ctx context.Context, orgID, id string, check func(versi
 			return err
 		}
 		var r userRow
-		q := tx.Select("id", "version").Where("org_id = ? AND id = ? AND source = 'scim'", orgID, id)
+		sel := tx.Select("id", "version").Where("org_id = ? AND id = ? AND source = 'scim'", orgID, id)
 		if db.dialect == Postgres {
-			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+			sel = sel.Clauses(clause.Locking{Strength: "UPDATE"})
 		}
-		if err := q.Take(&r).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+		if err := sel.Take(&r).Error; errors.Is(err, gorm.ErrRecordNotFound) {
 			return userNotFound(id)
 		} else if err != nil {
 			return err
@@ -369,10 +369,9 @@ func (db *DB) DeleteUser(ctx context.Context, orgID, id string, check func(versi
 				return err
 			}
 		}
-		if err := db.enqueue(tx, orgID, []string{id}, scimflow.ChangeUserDeleted, db.now()); err != nil {
+		if err := enqueue(tx, q, orgID, []string{id}, scimflow.ChangeUserDeleted, db.now()); err != nil {
 			return err
 		}
 		return tx.Where("id = ?", id).Delete(&userRow{}).Error
 	})
-	return internal("delete user", err)
 }

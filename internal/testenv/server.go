@@ -38,7 +38,8 @@ func Server(t testing.TB) *Env {
 // ServerOn starts the API on db and bootstraps an org in it.
 func ServerOn(t testing.TB, db *store.DB) *Env {
 	t.Helper()
-	srv := &api.Server{Auth: db, Orgs: db, Users: db, Groups: db, Admin: db, UI: db, Ready: []api.Pinger{db}, Metrics: metrics.New(),
+	srv := &api.Server{Auth: db, Orgs: db, Users: db, Groups: db, EntryPoints: db, Access: db, Tokens: db, Sessions: db,
+		Ready: []api.Pinger{db}, Metrics: metrics.New(),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)

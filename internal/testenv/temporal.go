@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/server/temporaltest"
 
 	"github.com/scimflow/scimflow/activities"
-	"github.com/scimflow/scimflow/internal/recalc"
+	"github.com/scimflow/scimflow/internal/engine"
 	"github.com/scimflow/scimflow/worker"
 )
 
@@ -45,7 +45,7 @@ func ensureAttributes(t testing.TB, c client.Client, ns string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := recalc.EnsureSearchAttributes(ctx, c, ns); err != nil {
+	if err := engine.EnsureSearchAttributes(ctx, c, ns); err != nil {
 		t.Fatalf("register search attributes: %v", err)
 	}
 }
@@ -53,11 +53,12 @@ func ensureAttributes(t testing.TB, c client.Client, ns string) {
 // Engine wires e's API to a Temporal server: the API signals workflows,
 // and a worker (returned, already started) processes them. batchSize 0
 // keeps the default.
-func (e *Env) Engine(batchSize int) (*recalc.Engine, sdkworker.Worker) {
+func (e *Env) Engine(batchSize int) (*engine.Client, sdkworker.Worker) {
 	e.T.Helper()
 	c, _ := Temporal(e.T)
-	eng := &recalc.Engine{Client: c, DB: e.DB, BatchSize: batchSize}
-	e.Server.Recalc = eng
+	eng := &engine.Client{Temporal: c, BatchSize: batchSize, Logger: e.Server.Logger}
+	e.Server.Live = eng
+	e.DB.SetNotifier(eng)
 	w := e.NewWorker(c)
 	return eng, w
 }

@@ -2,10 +2,18 @@
 // PATCH paths (RFC 7644 §3.5.2) into a small syntax tree that the rest of
 // scimflow translates to SQL or evaluates against a single resource.
 //
-// Parsing is delegated to github.com/scim2/filter-parser/v2; this package
-// papers over its known gaps (unescaped strings, lower-case \u escapes,
-// '_' in schema URNs) and accepts the Microsoft Entra ID form
-// `emails[type eq "work"].value eq "x"`, which is outside the RFC grammar.
+// The package has one grammar: lex.go splits the input into tokens and
+// decodes string literals as JSON strings; parse.go reads the tokens by
+// recursive descent, building the tree and wording each error from the
+// same walk, so an error names the character position and what was
+// expected there. format.go writes a tree back as a filter that parses to
+// an equal tree; match.go evaluates a tree against a decoded resource.
+//
+// Beyond the letter of RFC 7644 (and its errata 4690, which allows one or
+// two comparisons in brackets) the parser accepts what identity providers
+// send: brackets holding any filter, '_' in schema URNs and the Microsoft
+// Entra ID form `emails[type eq "work"].value eq "x"`, read as
+// emails[type eq "work" and value eq "x"].
 package filter
 
 // Op is a comparison operator, always lower case.

@@ -30,14 +30,16 @@ func FuzzParse(f *testing.F) {
 	for _, tt := range matchTests {
 		f.Add(tt.filter)
 	}
-	// Inputs that took 25ms before attribute names became placeholders.
+	// Long inputs: a 4 KB attribute name, and the longest chain of short
+	// comparisons (each took some 25ms with the library once used here).
 	f.Add("a" + strings.Repeat("D", maxLen-4) + " pr")
 	f.Add(strings.Repeat("a pr and ", maxLen/9-1) + "a pr")
 	obj := decode(f, testUser, false)
 	f.Fuzz(func(t *testing.T, s string) {
-		// A filter costs at most ~25ms (see rewriter); anything near a
-		// second is a blow-up worth a crasher file. The fuzzer only
-		// records inputs that crash the worker, hence the panic.
+		// The parser reads each token once, so a 4 KB filter takes under
+		// a millisecond; anything near a second is a blow-up worth a
+		// crasher file. The fuzzer only records inputs that crash the
+		// worker, hence the panic.
 		slow := time.AfterFunc(2*time.Second, func() { panic(fmt.Sprintf("Parse(%q) takes over 2s", s)) })
 		defer slow.Stop()
 		e, err := Parse(s)
@@ -83,9 +85,8 @@ func FuzzParsePath(f *testing.F) {
 }
 
 // checkError fails unless err is a *scimflow.Error of scimType whose
-// message says where the problem is. A message without a position means
-// that filter-parser rejected input the diagnosis accepts: their grammars
-// disagree.
+// message says where the problem is: at a position, at the end of the
+// input, or about the input as a whole (empty, too long, not UTF-8).
 func checkError(t *testing.T, fn, s string, err error, scimType string) {
 	t.Helper()
 	var e *scimflow.Error

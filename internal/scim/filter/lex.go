@@ -36,14 +36,13 @@ type token struct {
 
 func (t token) end() int { return t.pos + len(t.text) }
 
-// syntaxError is a parse error at a byte offset of the input. Parse and
-// ParsePath turn it into a *scimflow.Error with a character position.
+// syntaxError is a parse error at a byte offset of the input, or -1 for
+// the input as a whole. Parse and ParsePath turn it into a *scimflow.Error
+// with a character position (see message).
 type syntaxError struct {
 	pos int
 	msg string
 }
-
-func (e *syntaxError) Error() string { return fmt.Sprintf("%s at byte %d", e.msg, e.pos) }
 
 func errorf(pos int, format string, args ...any) *syntaxError {
 	return &syntaxError{pos: pos, msg: fmt.Sprintf(format, args...)}
@@ -59,7 +58,7 @@ func isDelim(c byte) bool {
 // 7644 §3.4.2.2: "String literals MUST be valid JSON strings"), checks that
 // brackets pair up without nesting and bounds the nesting depth; everything
 // else is left to the grammar.
-func lex(s string) ([]token, error) {
+func lex(s string) ([]token, *syntaxError) {
 	var (
 		toks    []token
 		depth   int
@@ -131,7 +130,7 @@ func punct(c byte) kind {
 // validates the escapes itself, so that the error names the exact position,
 // and leaves the decoding to encoding/json, which accepts lower-case \u
 // escapes and surrogate pairs.
-func lexString(s string, start int) (token, error) {
+func lexString(s string, start int) (token, *syntaxError) {
 	for i := start + 1; i < len(s); i++ {
 		switch c := s[i]; {
 		case c == '"':
@@ -153,7 +152,7 @@ func lexString(s string, start int) (token, error) {
 	return token{}, errorf(start, "unterminated string")
 }
 
-func checkEscape(s string, i int) error {
+func checkEscape(s string, i int) *syntaxError {
 	if i+1 >= len(s) {
 		return nil // reported as an unterminated string
 	}

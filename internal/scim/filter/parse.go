@@ -2,13 +2,9 @@ package filter
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	fp "github.com/scim2/filter-parser/v2"
 
 	"github.com/scimflow/scimflow/internal/scimflow"
 )
@@ -28,15 +24,11 @@ import (
 // Errors are *scimflow.Error with SCIMType invalidFilter; their message names
 // the position (in characters, from 1) of the problem.
 func Parse(s string) (Expr, error) {
-	toks, err := prepare(s)
-	if err == nil {
-		var e Expr
-		if e, err = parseFilter(toks); err == nil {
-			return e, nil
-		}
-		err = explain(diagnoseFilter(toks, len(s)))
+	e, err := parseFilter(s)
+	if err != nil {
+		return nil, scimflow.SCIMErrorf(scimflow.SCIMInvalidFilter, "invalid filter: %s", message(s, err))
 	}
-	return nil, scimflow.SCIMErrorf(scimflow.SCIMInvalidFilter, "invalid filter: %s", message(s, err))
+	return e, nil
 }
 
 // ParsePath parses the path of a PATCH operation (RFC 7644 §3.5.2):
@@ -50,18 +42,56 @@ func Parse(s string) (Expr, error) {
 // error, including one in the bracketed filter, is a *scimflow.Error with
 // SCIMType invalidPath.
 func ParsePath(s string) (Path, error) {
-	toks, err := prepare(s)
-	if err == nil {
-		var p Path
-		if p, err = parsePath(toks); err == nil {
-			return p, nil
-		}
-		err = explain(diagnosePath(toks, len(s)))
+	p, err := parsePath(s)
+	if err != nil {
+		return Path{}, scimflow.SCIMErrorf(scimflow.SCIMInvalidPath, "invalid path: %s", message(s, err))
 	}
-	return Path{}, scimflow.SCIMErrorf(scimflow.SCIMInvalidPath, "invalid path: %s", message(s, err))
+	return p, nil
 }
 
-func prepare(s string) ([]token, error) {
+func parseFilter(s string) (Expr, *syntaxError) {
+	p, err := newParser(s)
+	if err != nil {
+		return nil, err
+	}
+	e, err := p.or()
+	if err != nil {
+		return nil, err
+	}
+	return e, p.rest()
+}
+
+// parsePath reads `attrPath` or `valuePath ["." subAttr]`. Unlike in a
+// filter, nothing may follow: the Entra form is a filter, not a path.
+func parsePath(s string) (Path, *syntaxError) {
+	p, err := newParser(s)
+	if err != nil {
+		return Path{}, err
+	}
+	t := p.next()
+	if t == nil || t.kind != kWord {
+		return Path{}, p.errAt(t, "expected an attribute path, got %s", describe(t))
+	}
+	attr, err := p.attrPath(t)
+	if err != nil {
+		return Path{}, err
+	}
+	path := Path{Attr: attr}
+	if p.at(kLBrack) {
+		if path.Filter, err = p.brackets(t, attr); err != nil {
+			return Path{}, err
+		}
+		if sub := p.subAttr(); sub != nil {
+			path.SubAttr = sub.text[1:]
+		}
+	}
+	if t := p.peek(); t != nil {
+		return Path{}, p.errAt(t, "unexpected %s", describe(t))
+	}
+	return path, nil
+}
+
+func newParser(s string) (*parser, *syntaxError) {
 	switch {
 	case len(s) > maxLen:
 		return nil, errorf(-1, "longer than %d bytes", maxLen)
@@ -70,332 +100,284 @@ func prepare(s string) ([]token, error) {
 	case strings.TrimLeft(s, " \t\r\n") == "":
 		return nil, errorf(-1, "empty")
 	}
-	return lex(s)
-}
-
-// explain returns the diagnosis of a string that filter-parser rejected.
-// The diagnosis and the library should agree on what is valid; if they do
-// not, the client still gets an error, only a vaguer one.
-func explain(d *syntaxError) error {
-	if d == nil {
-		return errorf(-1, "syntax error")
+	toks, err := lex(s)
+	if err != nil {
+		return nil, err
 	}
-	return d
+	return &parser{toks: toks, end: len(s)}, nil
 }
 
-// message renders err for a client: byte offsets become character
+// message renders e for a client: byte offsets become character
 // positions counted from 1.
-func message(s string, err error) string {
-	var e *syntaxError
-	if !errors.As(err, &e) || e.pos < 0 || e.pos > len(s) {
-		if e != nil {
-			return e.msg
-		}
-		return "syntax error"
-	}
-	if e.pos == len(s) {
-		if strings.HasSuffix(e.msg, "end of input") {
-			return e.msg // "expected ")", got end of input"
-		}
-		return e.msg + " at end of input"
-	}
-	return fmt.Sprintf("%s at position %d", e.msg, utf8.RuneCountInString(s[:e.pos])+1)
-}
-
-// A rewriter turns tokens into a string that filter-parser v2.3.1 accepts
-// and maps its result back. The library has gaps that make it unfit to see
-// the client's text directly:
-//
-//   - it returns string literals still escaped (`a eq "x\"y"` gives `x\"y`);
-//   - it rejects \u escapes with lower-case hex digits;
-//   - its URI rule has no '_', so `urn:...:my_ext:2.0:User:x` fails;
-//   - inside brackets it accepts one comparison or exactly two joined by
-//     and/or, without parentheses (a restrictive reading of RFC 7644 errata
-//     4690), where clients send `emails[a eq 1 and b eq 2 and c eq 3]`;
-//   - `1E5` comes back as "1e5", not as written;
-//   - it is slow: some 75 allocations per input character, and attribute
-//     names are rescanned while it backtracks (6µs per character; a 4 KB
-//     name took 25ms, and made fuzzing crawl).
-//
-// So every string, number and attribute path becomes a short numbered
-// placeholder ("3", 3, x3) whose value the rewriter keeps, and every
-// bracketed filter is parsed on its own and replaced by the placeholder
-// comparison `v3 pr`. Words that are none of these nor a keyword cannot be
-// valid anywhere and fail at once. What the library still decides is the
-// grammar: operators, literals, and/or/not, parentheses, precedence, and
-// whether a keyword is used as an attribute name (`not pr`). It needs at
-// least one space between words, and the rewriter emits exactly one, so
-// `(a pr)and(b pr)` is accepted too. The worst case left is a 4 KB chain
-// of short comparisons, about 20ms.
-type rewriter struct {
-	b      strings.Builder
-	strs   []string
-	nums   []Number
-	paths  []AttrPath
-	groups []Expr
-}
-
-func (r *rewriter) space() {
-	if r.b.Len() > 0 {
-		r.b.WriteByte(' ')
-	}
-}
-
-func (r *rewriter) token(t token) error {
-	r.space()
+func message(s string, e *syntaxError) string {
 	switch {
-	case t.kind == kString:
-		fmt.Fprintf(&r.b, `"%d"`, len(r.strs))
-		r.strs = append(r.strs, t.str)
-	case t.kind != kWord || isKeyword(t.text):
-		r.b.WriteString(t.text)
-	case isNumber(t.text):
-		fmt.Fprintf(&r.b, "%d", len(r.nums))
-		r.nums = append(r.nums, Number(t.text))
-	default:
-		p, ok := parseAttrPath(t.text)
-		if !ok {
-			return errInvalid
-		}
-		fmt.Fprintf(&r.b, "x%d", len(r.paths))
-		r.paths = append(r.paths, p)
+	case e.pos < 0 || e.pos > len(s):
+		return e.msg // "empty", "longer than 4096 bytes": about the whole input
+	case e.pos < len(s):
+		return fmt.Sprintf("%s at position %d", e.msg, utf8.RuneCountInString(s[:e.pos])+1)
+	case strings.HasSuffix(e.msg, "end of input"):
+		return e.msg // "expected ")", got end of input"
+	}
+	return e.msg + " at end of input"
+}
+
+// A parser reads tokens by recursive descent along the grammar of RFC 7644
+// §3.4.2.2, with its order of operations ("not" over "and" over "or"), and
+// with brackets that hold any filter. The tree and the error come from the
+// same walk, so what is accepted and how a rejection is worded cannot
+// disagree. Depth is bounded by lex (maxDepth); every token is read once.
+type parser struct {
+	toks []token
+	i    int
+	end  int // length of the input: the position of "end of input"
+}
+
+func (p *parser) peek() *token {
+	if p.i < len(p.toks) {
+		return &p.toks[p.i]
 	}
 	return nil
 }
 
-// isKeyword reports whether s is a word of the filter grammar. None starts
-// with 'v' or 'x', the letters of the placeholders.
-func isKeyword(s string) bool {
-	switch strings.ToLower(s) {
-	case "and", "or", "not", "true", "false", "null",
-		"eq", "ne", "co", "sw", "ew", "pr", "gt", "ge", "lt", "le":
+func (p *parser) next() *token {
+	t := p.peek()
+	if t != nil {
+		p.i++
+	}
+	return t
+}
+
+// at reports whether the next token is of kind k.
+func (p *parser) at(k kind) bool {
+	t := p.peek()
+	return t != nil && t.kind == k
+}
+
+func (p *parser) errAt(t *token, format string, args ...any) *syntaxError {
+	if t == nil {
+		return errorf(p.end, format, args...)
+	}
+	return errorf(t.pos, format, args...)
+}
+
+// keyword consumes the next token if it is the word k, in any case.
+func (p *parser) keyword(k string) bool {
+	t := p.peek()
+	if t != nil && t.kind == kWord && strings.EqualFold(t.text, k) {
+		p.i++
 		return true
 	}
 	return false
 }
 
-func (r *rewriter) group(e Expr) {
-	fmt.Fprintf(&r.b, "[v%d pr]", len(r.groups))
-	r.groups = append(r.groups, e)
+func (p *parser) expect(k kind, want string) *syntaxError {
+	t := p.next()
+	if t == nil || t.kind != k {
+		return p.errAt(t, "expected %q, got %s", want, describe(t))
+	}
+	return nil
 }
 
-// errInvalid means that the rewriter found the input invalid, or that the
-// library returned something the rewriter did not put there; the caller
-// reports the diagnosis instead.
-var errInvalid = errors.New("filter: invalid")
-
-func parseFilter(toks []token) (Expr, error) {
-	r := &rewriter{}
-	for i := 0; i < len(toks); i++ {
-		if toks[i].kind != kLBrack {
-			if err := r.token(toks[i]); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		j := closing(toks, i)
-		e, err := parseFilter(toks[i+1 : j])
-		if err != nil {
-			return nil, err
-		}
-		tail := entraTail(toks, j)
-		if len(tail) > 0 {
-			right, err := parseFilter(tail)
-			if err != nil {
-				return nil, err
-			}
-			if _, ok := right.(*Compare); !ok {
-				return nil, errInvalid
-			}
-			e = &Logical{Op: "and", Left: e, Right: right}
-		}
-		r.group(e)
-		i = j + len(tail)
+// rest reports the token after a complete filter, if any.
+func (p *parser) rest() *syntaxError {
+	t := p.peek()
+	switch {
+	case t == nil:
+		return nil
+	case t.kind == kWord || t.kind == kString:
+		return p.errAt(t, `expected "and" or "or", got %s`, describe(t))
 	}
-	lib, err := fp.ParseFilterNumber([]byte(r.b.String()))
+	return p.errAt(t, "unexpected %s", describe(t))
+}
+
+func (p *parser) or() (Expr, *syntaxError)  { return p.chain("or", p.and) }
+func (p *parser) and() (Expr, *syntaxError) { return p.chain("and", p.unary) }
+
+// chain reads `operand *(op operand)` and groups it to the left, so
+// "a and b and c" is "(a and b) and c".
+func (p *parser) chain(op string, operand func() (Expr, *syntaxError)) (Expr, *syntaxError) {
+	left, err := operand()
 	if err != nil {
 		return nil, err
 	}
-	return r.expr(lib)
-}
-
-func parsePath(toks []token) (Path, error) {
-	r := &rewriter{}
-	for i := 0; i < len(toks); i++ {
-		switch {
-		case toks[i].kind == kLBrack:
-			j := closing(toks, i)
-			e, err := parseFilter(toks[i+1 : j])
-			if err != nil {
-				return Path{}, err
-			}
-			r.group(e)
-			i = j
-		case i > 0 && toks[i-1].kind == kRBrack && isSubAttr(toks[i-1], toks[i]):
-			r.b.WriteString(toks[i].text) // "].value": no space allowed
-		default:
-			if err := r.token(toks[i]); err != nil {
-				return Path{}, err
-			}
+	for p.keyword(op) {
+		right, err := operand()
+		if err != nil {
+			return nil, err
 		}
+		left = &Logical{Op: op, Left: left, Right: right}
 	}
-	lib, err := fp.ParsePathNumber([]byte(r.b.String()))
+	return left, nil
+}
+
+// unary reads `"(" filter ")"`, `not "(" filter ")"` or an attribute
+// expression.
+func (p *parser) unary() (Expr, *syntaxError) {
+	t := p.peek()
+	switch {
+	case t == nil:
+		return nil, p.errAt(t, "expected an expression, got end of input")
+	case t.kind == kLParen:
+		p.i++
+		return p.group()
+	case t.kind == kWord && strings.EqualFold(t.text, "not") && !p.attrFollows():
+		p.i++
+		if err := p.expect(kLParen, "("); err != nil {
+			return nil, err
+		}
+		x, err := p.group()
+		if err != nil {
+			return nil, err
+		}
+		return &Not{X: x}, nil
+	case t.kind == kWord:
+		return p.attrExp()
+	}
+	return nil, p.errAt(t, "expected an attribute name, got %s", describe(t))
+}
+
+// group reads `filter ")"` after an opening parenthesis.
+func (p *parser) group() (Expr, *syntaxError) {
+	e, err := p.or()
 	if err != nil {
-		return Path{}, err
+		return nil, err
 	}
-	attr, err := r.attr(lib.AttributePath)
+	return e, p.expect(kRParen, ")")
+}
+
+// attrFollows tells the attribute "not" from the operator `not (...)`.
+// RFC 7644 §3.4.2.2 reserves no keyword: "not" is an ATTRNAME like any
+// other, so `not pr` is an attrExp and `not[type eq "x"]` a valuePath.
+func (p *parser) attrFollows() bool {
+	if p.i+1 >= len(p.toks) {
+		return false
+	}
+	t := p.toks[p.i+1]
+	return t.kind == kLBrack || isOperator(t)
+}
+
+func isOperator(t token) bool {
+	if t.kind != kWord {
+		return false
+	}
+	switch Op(strings.ToLower(t.text)) {
+	case OpEq, OpNe, OpCo, OpSw, OpEw, OpPr, OpGt, OpGe, OpLt, OpLe:
+		return true
+	}
+	return false
+}
+
+// attrExp reads `attrPath op value`, `attrPath pr`, `attrPath[filter]`, or
+// the Entra form `attrPath[filter].subAttr op value`.
+func (p *parser) attrExp() (Expr, *syntaxError) {
+	t := p.next()
+	attr, err := p.attrPath(t)
 	if err != nil {
-		return Path{}, err
+		return nil, err
 	}
-	p := Path{Attr: attr}
-	if lib.ValueExpression == nil {
-		return p, nil
+	if !p.at(kLBrack) {
+		return p.comparison(attr, t)
 	}
+	f, err := p.brackets(t, attr)
+	if err != nil {
+		return nil, err
+	}
+	if sub := p.subAttr(); sub != nil {
+		c, err := p.comparison(AttrPath{Name: sub.text[1:]}, sub)
+		if err != nil {
+			return nil, err
+		}
+		f = &Logical{Op: "and", Left: f, Right: c}
+	}
+	return &ValuePath{Attr: attr, Filter: f}, nil
+}
+
+// brackets reads `"[" filter "]"` after attr, written as t. The filter's
+// attributes are relative to the elements of attr, a complex attribute;
+// attr cannot be a sub-attribute, which is never complex (RFC 7643
+// §2.3.8), although the ABNF of RFC 7644 §3.4.2.2 would allow one.
+func (p *parser) brackets(t *token, attr AttrPath) (Expr, *syntaxError) {
 	if attr.SubAttr != "" {
-		return Path{}, errInvalid
+		return nil, p.errAt(t, "a filter in brackets must follow an attribute, not a sub-attribute (%q)", t.text)
 	}
-	if p.Filter, err = r.group0(lib.ValueExpression); err != nil {
-		return Path{}, err
+	p.i++ // '['
+	f, err := p.or()
+	if err != nil {
+		return nil, err
 	}
-	p.SubAttr = lib.SubAttributeName()
-	return p, nil
+	return f, p.expect(kRBrack, "]")
 }
 
-// closing returns the index of the "]" that closes toks[i]; lex has checked
-// that there is one and that brackets do not nest.
-func closing(toks []token, i int) int {
-	for toks[i].kind != kRBrack {
-		i++
-	}
-	return i
-}
-
-// isSubAttr reports whether t is ".name" written right after the "]" at b.
-func isSubAttr(b, t token) bool {
-	return t.kind == kWord && t.pos == b.end() && strings.HasPrefix(t.text, ".") && isName(t.text[1:])
-}
-
-// entraTail returns the tokens of `value eq "x"` in the Microsoft Entra ID
-// form `emails[type eq "work"].value eq "x"`, which is outside the grammar
-// of RFC 7644 but sent by Entra in GET /Users?filter=... requests. The
-// first token is the sub-attribute without its dot. It returns nil when
-// the "]" at toks[j] is not followed by ".name".
-func entraTail(toks []token, j int) []token {
-	if j+1 >= len(toks) || !isSubAttr(toks[j], toks[j+1]) {
+// subAttr consumes and returns ".name" written right after the "]" just
+// read: the sub-attribute of a PATCH path (RFC 7644 §3.5.2) or of the Entra
+// form, which Microsoft Entra ID sends in GET /Users?filter=... although it
+// is outside the grammar of RFC 7644.
+func (p *parser) subAttr() *token {
+	t := p.peek()
+	b := p.toks[p.i-1]
+	if t == nil || t.kind != kWord || t.pos != b.end() || !strings.HasPrefix(t.text, ".") || !isName(t.text[1:]) {
 		return nil
 	}
-	sub := toks[j+1]
-	tail := []token{{kind: kWord, text: sub.text[1:], pos: sub.pos + 1}}
-	rest := toks[j+2:]
-	if len(rest) == 0 || rest[0].kind != kWord {
-		return tail
-	}
-	tail = append(tail, rest[0])
-	if strings.EqualFold(rest[0].text, "pr") || len(rest) == 1 {
-		return tail
-	}
-	if k := rest[1].kind; k == kWord || k == kString {
-		tail = append(tail, rest[1])
-	}
-	return tail
+	p.i++
+	return t
 }
 
-func (r *rewriter) expr(e fp.Expression) (Expr, error) {
-	switch x := e.(type) {
-	case *fp.AttributeExpression:
-		attr, err := r.attr(x.AttributePath)
-		if err != nil {
-			return nil, err
-		}
-		c := &Compare{Attr: attr, Op: Op(strings.ToLower(string(x.Operator)))}
-		if c.Op != OpPr {
-			if c.Value, err = r.value(x.CompareValue); err != nil {
-				return nil, err
-			}
-		}
+// comparison reads `op value` or `pr` after attr, written as t.
+func (p *parser) comparison(attr AttrPath, t *token) (Expr, *syntaxError) {
+	o := p.next()
+	if o == nil || !isOperator(*o) {
+		return nil, p.errAt(o, "expected an operator (eq, ne, co, sw, ew, gt, ge, lt, le or pr) after %q, got %s", t.text, describe(o))
+	}
+	c := &Compare{Attr: attr, Op: Op(strings.ToLower(o.text))}
+	if c.Op == OpPr {
 		return c, nil
-	case *fp.LogicalExpression:
-		left, err := r.expr(x.Left)
-		if err != nil {
-			return nil, err
-		}
-		right, err := r.expr(x.Right)
-		if err != nil {
-			return nil, err
-		}
-		return &Logical{Op: strings.ToLower(string(x.Operator)), Left: left, Right: right}, nil
-	case *fp.NotExpression:
-		inner, err := r.expr(x.Expression)
-		if err != nil {
-			return nil, err
-		}
-		return &Not{X: inner}, nil
-	case *fp.ValuePath:
-		attr, err := r.attr(x.AttributePath)
-		if err != nil {
-			return nil, err
-		}
-		if attr.SubAttr != "" {
-			return nil, errInvalid // emails.value[...]: see diagnoseFilter
-		}
-		f, err := r.group0(x.ValueFilter)
-		if err != nil {
-			return nil, err
-		}
-		return &ValuePath{Attr: attr, Filter: f}, nil
 	}
-	return nil, errInvalid
-}
-
-// group0 returns the bracketed filter that the placeholder `vN pr` stands for.
-func (r *rewriter) group0(e fp.Expression) (Expr, error) {
-	x, ok := e.(*fp.AttributeExpression)
-	if !ok || x.AttributePath.URIPrefix != nil || x.AttributePath.SubAttribute != nil {
-		return nil, errInvalid
+	v := p.next()
+	if v == nil {
+		return nil, p.errAt(v, "expected a value after %q, got end of input", o.text)
 	}
-	i, ok := index(strings.TrimPrefix(x.AttributePath.AttributeName, "v"), len(r.groups))
+	val, ok := value(*v)
 	if !ok {
-		return nil, errInvalid
+		return nil, p.errAt(v, "expected a value after %q (a quoted string, a number, true, false or null), got %s", o.text, describe(v))
 	}
-	return r.groups[i], nil
+	c.Value = val
+	return c, nil
 }
 
-// attr returns the attribute path that the placeholder xN stands for, or
-// the keyword used as an attribute name.
-func (r *rewriter) attr(p fp.AttributePath) (AttrPath, error) {
-	if p.URIPrefix != nil || p.SubAttribute != nil {
-		return AttrPath{}, errInvalid
+// value returns the compValue of RFC 7644 §3.4.2.2 that t is: a string,
+// a Number as written, or a case-insensitive true, false or null (RFC 7643
+// §2.3.2: booleans have no case sensitivity).
+func value(t token) (any, bool) {
+	if t.kind == kString {
+		return t.str, true
 	}
-	if isKeyword(p.AttributeName) {
-		return AttrPath{Name: p.AttributeName}, nil
+	if t.kind != kWord {
+		return nil, false
 	}
-	i, ok := index(strings.TrimPrefix(p.AttributeName, "x"), len(r.paths))
+	switch strings.ToLower(t.text) {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	case "null":
+		return nil, true
+	}
+	if isNumber(t.text) {
+		return Number(t.text), true
+	}
+	return nil, false
+}
+
+// attrPath reads the word t as an attribute path.
+func (p *parser) attrPath(t *token) (AttrPath, *syntaxError) {
+	if i := strings.LastIndexByte(t.text, ':'); i >= 0 && !isURI(t.text[:i]) {
+		return AttrPath{}, p.errAt(t, "invalid schema URI %q", t.text[:i])
+	}
+	a, ok := parseAttrPath(t.text)
 	if !ok {
-		return AttrPath{}, errInvalid
+		return AttrPath{}, p.errAt(t, "invalid attribute path %q", t.text)
 	}
-	return r.paths[i], nil
-}
-
-func (r *rewriter) value(v any) (any, error) {
-	switch v := v.(type) {
-	case nil, bool:
-		return v, nil
-	case string:
-		if i, ok := index(v, len(r.strs)); ok {
-			return r.strs[i], nil
-		}
-	case json.Number:
-		if i, ok := index(string(v), len(r.nums)); ok {
-			return r.nums[i], nil
-		}
-	}
-	return nil, errInvalid
-}
-
-// index parses a placeholder number below n.
-func index(s string, n int) (int, bool) {
-	i, err := strconv.Atoi(s)
-	return i, err == nil && i >= 0 && i < n
+	return a, nil
 }
 
 // isNumber reports whether s is a JSON number (RFC 8259 §6).
@@ -436,7 +418,7 @@ func isURI(s string) bool {
 
 // isName reports whether s is an ATTRNAME of RFC 7644 §3.4.2.2
 // (ALPHA *(nameChar)), with the optional leading '$' of "$ref" (RFC 7643
-// §2.3.7) that filter-parser also accepts.
+// §2.3.7).
 func isName(s string) bool {
 	s = strings.TrimPrefix(s, "$")
 	if s == "" || !isAlpha(s[0]) {

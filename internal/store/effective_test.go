@@ -74,7 +74,7 @@ func (w *world) setMappings(rng *rand.Rand, gid string) []string {
 			ms = append(ms, scimflow.Mapping{GroupID: gid, EntryPointID: ep, Role: access.Roles()[rng.IntN(5)].String()})
 		}
 	}
-	rec, err := w.db.SetGroupMappings(context.Background(), w.org, gid, ms)
+	rec, err := w.db.SetGroupMappings(context.Background(), w.org, gid, ms, nil)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func testRecalculateMatchesRule(t *testing.T, db *store.DB) {
 			w.active[u] = !w.active[u]
 			affected = []string{u}
 		case 3: // mapping removed entirely
-			rec, err := db.SetGroupMappings(ctx, w.org, g, nil)
+			rec, err := db.SetGroupMappings(ctx, w.org, g, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -197,7 +197,7 @@ func TestSetGroupMappingsRefusesBadInput(t *testing.T) {
 	}
 	ep, _ := db.CreateEntryPoint(ctx, org, "Flows")
 	foreign, _ := db.CreateEntryPoint(ctx, other, "Theirs")
-	if _, err := db.SetGroupMappings(ctx, org, g.ID, []scimflow.Mapping{{EntryPointID: ep.ID, Role: "viewer"}}); err != nil {
+	if _, err := db.SetGroupMappings(ctx, org, g.ID, []scimflow.Mapping{{EntryPointID: ep.ID, Role: "viewer"}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	for name, ms := range map[string][]scimflow.Mapping{
@@ -206,7 +206,7 @@ func TestSetGroupMappingsRefusesBadInput(t *testing.T) {
 		"unknown entry point": {{EntryPointID: "nope", Role: "viewer"}},
 		"other org's":         {{EntryPointID: foreign.ID, Role: "viewer"}},
 	} {
-		if _, err := db.SetGroupMappings(ctx, org, g.ID, ms); scimflow.ErrorCode(err) != scimflow.EINVALID {
+		if _, err := db.SetGroupMappings(ctx, org, g.ID, ms, nil); scimflow.ErrorCode(err) != scimflow.EINVALID {
 			t.Errorf("%s: error %v, want EINVALID", name, err)
 		}
 	}
@@ -214,7 +214,7 @@ func TestSetGroupMappingsRefusesBadInput(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0].Role != "viewer" {
 		t.Errorf("mappings after refused updates = %+v, %v; want the one viewer mapping", got, err)
 	}
-	if _, err := db.SetGroupMappings(ctx, other, g.ID, nil); scimflow.ErrorCode(err) != scimflow.ENOTFOUND {
+	if _, err := db.SetGroupMappings(ctx, other, g.ID, nil, nil); scimflow.ErrorCode(err) != scimflow.ENOTFOUND {
 		t.Errorf("other org's group: %v, want ENOTFOUND", err)
 	}
 }

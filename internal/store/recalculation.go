@@ -2,14 +2,98 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
+	"sort"
 	"time"
 
 	"gorm.io/gorm"
 
 	"github.com/scimflow/scimflow/internal/scimflow"
 )
+
+// A recalculation row records one requested recomputation of effective
+// roles (an "Update Group", a reconciliation) and its progress; it outlives
+// the workflow that performs it, so the admin sees the outcome after the
+// workflow's history is gone.
+
+type recalcRow struct {
+	ID             string
+	OrgID          string
+	GroupID        *string
+	Kind           string
+	Status         string
+	MappingVersion int64
+	EntryPoints    string
+	Total          int64
+	Processed      int64
+	Changed        int64
+	Error          string
+	WorkflowID     string
+	CreatedAt      time.Time `gorm:"autoCreateTime:false"` // set by the store
+	StartedAt      *time.Time
+	FinishedAt     *time.Time
+}
+
+func (recalcRow) TableName() string { return "recalculations" }
+
+func toRecalcRow(r *scimflow.Recalculation) *recalcRow {
+	eps, _ := json.Marshal(r.EntryPointIDs)
+	row := &recalcRow{ID: r.ID, OrgID: r.OrgID, Kind: r.Kind, Status: r.Status, MappingVersion: r.MappingVersion,
+		EntryPoints: string(eps), Total: r.Total, Processed: r.Processed, Changed: r.Changed, Error: r.Error,
+		WorkflowID: r.WorkflowID, CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt}
+	if r.GroupID != "" {
+		row.GroupID = &r.GroupID
+	}
+	return row
+}
+
+func (r *recalcRow) domain() *scimflow.Recalculation {
+	out := &scimflow.Recalculation{ID: r.ID, OrgID: r.OrgID, Kind: r.Kind, Status: r.Status, MappingVersion: r.MappingVersion,
+		Total: r.Total, Processed: r.Processed, Changed: r.Changed, Error: r.Error, WorkflowID: r.WorkflowID,
+		CreatedAt: r.CreatedAt.UTC(), StartedAt: utc(r.StartedAt), FinishedAt: utc(r.FinishedAt)}
+	if r.GroupID != nil {
+		out.GroupID = *r.GroupID
+	}
+	json.Unmarshal([]byte(r.EntryPoints), &out.EntryPointIDs)
+	return out
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// FindRecalculation returns recalculation id of org.
+func (db *DB) FindRecalculation(ctx context.Context, orgID, id string) (*scimflow.Recalculation, error) {
+	var r recalcRow
+	err := db.gorm.WithContext(ctx).Where("org_id = ? AND id = ?", orgID, id).Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, scimflow.Errorf(scimflow.ENOTFOUND, "recalculation %s not found", id)
+	}
+	if err != nil {
+		return nil, internal("find recalculation", err)
+	}
+	return r.domain(), nil
+}
+
+// LatestRecalculation returns the newest recalculation of a group, or nil.
+func (db *DB) LatestRecalculation(ctx context.Context, orgID, groupID string) (*scimflow.Recalculation, error) {
+	var rows []recalcRow
+	err := db.gorm.WithContext(ctx).Where("org_id = ? AND group_id = ?", orgID, groupID).
+		Order("created_at DESC, id DESC").Limit(1).Find(&rows).Error
+	if err != nil {
+		return nil, internal("latest recalculation", err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	return rows[0].domain(), nil
+}
 
 // The methods below serve the recalculation engine's activities. Each is
 // idempotent: a retried or duplicated activity repeats the same work and
@@ -37,13 +121,34 @@ func (db *DB) StartGroupPass(ctx context.Context, orgID, groupID string, version
 }
 
 // GroupMemberPage returns up to limit member ids of a group after the
-// given id, in id order (a keyset page: no OFFSET, however large the group).
+// given id, in id order (a keyset page: no OFFSET, however large the
+// group). The same statement says whether the group still exists in org:
+// a pass over a deleted group ends with ENOTFOUND rather than an empty
+// page, so its recalculation is recorded as failed, not as completed.
 func (db *DB) GroupMemberPage(ctx context.Context, orgID, groupID, after string, limit int) ([]string, error) {
-	var ids []string
-	err := db.gorm.WithContext(ctx).Table("group_members gm").Joins("JOIN groups g ON g.id = gm.group_id").
-		Where("gm.group_id = ? AND g.org_id = ? AND gm.user_id > ?", groupID, orgID, after).
-		Order("gm.user_id").Limit(limit).Pluck("gm.user_id", &ids).Error
-	return ids, internal("member page", err)
+	var rows []sql.NullString
+	err := db.gorm.WithContext(ctx).Raw(`
+		SELECT user_id FROM (
+			SELECT user_id FROM group_members WHERE group_id = ? AND user_id > ? ORDER BY user_id LIMIT ?
+		) page
+		UNION ALL
+		SELECT NULL FROM groups WHERE id = ? AND org_id = ?`, groupID, after, limit, groupID, orgID).Scan(&rows).Error
+	if err != nil {
+		return nil, internal("member page", err)
+	}
+	ids, exists := make([]string, 0, len(rows)), false
+	for _, r := range rows {
+		if !r.Valid {
+			exists = true
+			continue
+		}
+		ids = append(ids, r.String)
+	}
+	if !exists {
+		return nil, groupNotFound(groupID)
+	}
+	sort.Strings(ids) // UNION ALL does not promise the subquery's order
+	return ids, nil
 }
 
 // PassEntryPoints returns the entry points a group pass must touch: those
@@ -109,73 +214,6 @@ func (db *DB) FinishGroupPass(ctx context.Context, orgID, groupID string, versio
 	return v[0], true, nil
 }
 
-// ProcessOutbox recalculates the users of the oldest outbox rows of org
-// (up to limit rows), then deletes exactly the rows it read. Ids are
-// handed out at insert, not at commit: a row committed during the batch
-// may carry a lower id than rows already read, so "delete up to the
-// highest id" could drop a change nobody recalculated. A row read here
-// was committed before the recalculation started, which reads after
-// locking its users, so the recalculation sees its change. A retried
-// batch redoes idempotent work.
-func (db *DB) ProcessOutbox(ctx context.Context, orgID string, limit int) (users, changed int, more bool, err error) {
-	tx := db.gorm.WithContext(ctx)
-	var rows []outboxRow
-	if err := tx.Where("org_id = ?", orgID).Order("id").Limit(limit).Find(&rows).Error; err != nil {
-		return 0, 0, false, internal("outbox", err)
-	}
-	if len(rows) == 0 {
-		return 0, 0, false, nil
-	}
-	rowIDs := make([]int64, len(rows))
-	userIDs := make([]string, 0, len(rows))
-	seen := map[string]bool{}
-	for i, r := range rows {
-		rowIDs[i] = r.ID
-		if !seen[r.UserID] {
-			seen[r.UserID] = true
-			userIDs = append(userIDs, r.UserID)
-		}
-	}
-	if changed, err = db.RecalculateUsers(ctx, orgID, userIDs, nil); err != nil {
-		return 0, 0, false, err
-	}
-	for i := 0; i < len(rowIDs); i += chunk {
-		if err := tx.Where("id IN ?", rowIDs[i:min(i+chunk, len(rowIDs))]).Delete(&outboxRow{}).Error; err != nil {
-			return 0, 0, false, internal("outbox", err)
-		}
-	}
-	var left []int64
-	if err := tx.Model(&outboxRow{}).Where("org_id = ?", orgID).Limit(1).Pluck("id", &left).Error; err != nil {
-		return 0, 0, false, internal("outbox", err)
-	}
-	return len(userIDs), changed, len(left) > 0, nil
-}
-
-// ReconcileUsers recomputes from scratch the effective roles of up to
-// limit users of org after the given id and reports how many rows were
-// wrong (and are now fixed).
-func (db *DB) ReconcileUsers(ctx context.Context, orgID, after string, limit int) (next string, users, fixed int, done bool, err error) {
-	if _, err := db.FindOrg(ctx, orgID); err != nil {
-		return "", 0, 0, false, err
-	}
-	var ids []string
-	err = db.gorm.WithContext(ctx).Model(&userRow{}).Where("org_id = ? AND id > ?", orgID, after).
-		Order("id").Limit(limit).Pluck("id", &ids).Error
-	if err != nil {
-		return "", 0, 0, false, internal("reconcile", err)
-	}
-	if len(ids) == 0 {
-		return after, 0, 0, true, nil
-	}
-	fixed, err = db.RecalculateUsers(ctx, orgID, ids, nil)
-	if err != nil {
-		return "", 0, 0, false, err
-	}
-	// Effective roles of users that no longer exist vanish with them
-	// (foreign keys), so users are the whole space to check.
-	return ids[len(ids)-1], len(ids), fixed, len(ids) < limit, nil
-}
-
 // ListOrgIDs returns every org id.
 func (db *DB) ListOrgIDs(ctx context.Context) ([]string, error) {
 	var ids []string
@@ -200,14 +238,6 @@ func (db *DB) StaleRecalculations(ctx context.Context, age time.Duration) ([]*sc
 		out[i] = rows[i].domain()
 	}
 	return out, nil
-}
-
-// OrgsWithStaleOutbox returns orgs whose outbox has rows older than age.
-func (db *DB) OrgsWithStaleOutbox(ctx context.Context, age time.Duration) ([]string, error) {
-	var ids []string
-	err := db.gorm.WithContext(ctx).Model(&outboxRow{}).Where("created_at < ?", db.now().Add(-age)).
-		Distinct("org_id").Limit(1000).Pluck("org_id", &ids).Error
-	return ids, internal("stale outbox", err)
 }
 
 // IsNotFound reports whether err says the org, group or user is gone.

@@ -2,10 +2,13 @@ package store_test
 
 import (
 	"context"
+	"sort"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/scimflow/scimflow/internal/scimflow"
+	"github.com/scimflow/scimflow/internal/store"
 	"github.com/scimflow/scimflow/internal/testenv"
 )
 
@@ -78,5 +81,57 @@ func TestProcessOutboxKeepsLateCommits(t *testing.T) {
 	rows.Close()
 	if len(left) != 1 || left[0] != lateID {
 		t.Fatalf("after the batch the outbox holds %v, want only the late row %d (early row %d)", left, lateID, earlyID)
+	}
+}
+
+// TestGroupMemberPage pages through a group with a keyset cursor, and the
+// same statement tells a deleted group (ENOTFOUND) from an exhausted one
+// (an empty page), also for a group of another org.
+func TestGroupMemberPage(t *testing.T) {
+	t.Parallel()
+	for name, db := range map[string]*store.DB{"postgres": testenv.DB(t), "sqlite": testenv.SQLiteDB(t)} {
+		t.Run(name, func(t *testing.T) { testGroupMemberPage(t, db) })
+	}
+}
+
+func testGroupMemberPage(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	org, other := newOrg(t, db), newOrg(t, db)
+	var ids []string
+	for _, name := range []string{"a", "b", "c", "d", "e"} {
+		u, err := db.CreateUser(ctx, org, &scimflow.User{UserName: name, Active: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, u.ID)
+	}
+	g, err := db.CreateGroup(ctx, org, &scimflow.Group{DisplayName: "g"}, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for after := ""; ; {
+		page, err := db.GroupMemberPage(ctx, org, g.ID, after, 2)
+		if err != nil {
+			t.Fatalf("GroupMemberPage(after %q) = %v", after, err)
+		}
+		got = append(got, page...)
+		if len(page) < 2 {
+			break
+		}
+		after = page[len(page)-1]
+	}
+	sort.Strings(ids)
+	if diff := cmp.Diff(ids, got); diff != "" {
+		t.Errorf("pages (-want +got):\n%s", diff)
+	}
+	if _, err := db.GroupMemberPage(ctx, other, g.ID, "", 2); scimflow.ErrorCode(err) != scimflow.ENOTFOUND {
+		t.Errorf("GroupMemberPage of another org's group = %v, want ENOTFOUND", err)
+	}
+	if err := db.DeleteGroup(ctx, org, g.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.GroupMemberPage(ctx, org, g.ID, "", 2); scimflow.ErrorCode(err) != scimflow.ENOTFOUND {
+		t.Errorf("GroupMemberPage of a deleted group = %v, want ENOTFOUND", err)
 	}
 }

@@ -1,13 +1,15 @@
-// Package recalc is the client side of the recalculation engine: it
-// starts and signals scimflow's Temporal workflows for the API, reads
-// their live progress, and sets up what the workflows need on the server
-// (search attributes, the daily reconciliation schedule).
-package recalc
+// Package engine is the client side of the recalculation engine:
+// scimflow's Temporal client. It starts and signals the workflows of
+// package workflows when a committed write queued work, reads their live
+// progress, and sets up what they need on the server (search attributes,
+// the daily reconciliation schedule).
+package engine
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -17,28 +19,49 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/scimflow/scimflow/internal/scimflow"
-	"github.com/scimflow/scimflow/internal/store"
 	"github.com/scimflow/scimflow/workflows"
 )
 
-// Engine implements api.Recalculator on a Temporal client.
-type Engine struct {
-	Client    client.Client
-	DB        *store.DB
-	BatchSize int // users per activity; 0: workflows.DefaultBatchSize
+// Client is scimflow's Temporal client. It implements store.Notifier (cmd
+// wires it into the store's write path), the API's live progress, and the
+// sweeper's and reconcile command's calls.
+type Client struct {
+	Temporal  client.Client
+	BatchSize int          // users per activity; 0: workflows.DefaultBatchSize
+	Logger    *slog.Logger // nil: slog.Default()
+}
+
+func (e *Client) logger() *slog.Logger {
+	if e.Logger == nil {
+		return slog.Default()
+	}
+	return e.Logger
+}
+
+// Committed hands the work a committed write queued to Temporal. The work
+// is in the database already; when Temporal cannot be reached it is
+// logged, and the sweeper hands the work over later.
+func (e *Client) Committed(ctx context.Context, q scimflow.Queued) {
+	if rec := q.Recalculation; rec != nil {
+		if err := e.RecalculateGroup(ctx, rec); err != nil {
+			e.logger().WarnContext(ctx, "recalculation not started; the sweeper will retry", "recalculation", rec.ID, "error", err)
+		}
+	}
+	if q.Members {
+		if err := e.MembersChanged(ctx, q.OrgID); err != nil {
+			e.logger().WarnContext(ctx, "membership recalculation not signalled; the sweeper will retry", "org", q.OrgID, "error", err)
+		}
+	}
 }
 
 // RecalculateGroup starts the group's workflow, or signals the running one
 // with the new mapping version: SignalWithStart is atomic and needs no
 // worker to be up, so an "Update Group" is never lost nor run twice in
 // parallel.
-func (e *Engine) RecalculateGroup(ctx context.Context, rec *scimflow.Recalculation) error {
+func (e *Client) RecalculateGroup(ctx context.Context, rec *scimflow.Recalculation) error {
 	memo := map[string]any{"org": rec.OrgID, "group": rec.GroupID}
-	if org, err := e.DB.FindOrg(ctx, rec.OrgID); err == nil {
-		memo["orgName"] = org.Name
-	}
-	if g, err := e.DB.FindGroup(ctx, rec.OrgID, rec.GroupID); err == nil {
-		memo["groupName"] = g.DisplayName
+	if rec.GroupName != "" {
+		memo["groupName"] = rec.GroupName
 	}
 	opts := client.StartWorkflowOptions{
 		ID:                    workflows.GroupWorkflowID(rec.OrgID, rec.GroupID),
@@ -48,7 +71,7 @@ func (e *Engine) RecalculateGroup(ctx context.Context, rec *scimflow.Recalculati
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.OrgIDAttribute.ValueSet(rec.OrgID), workflows.GroupIDAttribute.ValueSet(rec.GroupID)),
 	}
-	_, err := e.Client.SignalWithStartWorkflow(ctx, opts.ID, workflows.SignalMappingChanged,
+	_, err := e.Temporal.SignalWithStartWorkflow(ctx, opts.ID, workflows.SignalMappingChanged,
 		workflows.MappingChanged{Version: rec.MappingVersion}, opts, workflows.GroupRecalculationName,
 		workflows.GroupInput{OrgID: rec.OrgID, GroupID: rec.GroupID, Version: rec.MappingVersion, BatchSize: e.BatchSize})
 	return err
@@ -56,7 +79,7 @@ func (e *Engine) RecalculateGroup(ctx context.Context, rec *scimflow.Recalculati
 
 // MembersChanged wakes the org's membership workflow (starting it when it
 // is not running) to consume the outbox.
-func (e *Engine) MembersChanged(ctx context.Context, orgID string) error {
+func (e *Client) MembersChanged(ctx context.Context, orgID string) error {
 	opts := client.StartWorkflowOptions{
 		ID:                    workflows.MembersWorkflowID(orgID),
 		TaskQueue:             workflows.TaskQueue,
@@ -64,15 +87,15 @@ func (e *Engine) MembersChanged(ctx context.Context, orgID string) error {
 		Memo:                  map[string]any{"org": orgID},
 		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.OrgIDAttribute.ValueSet(orgID)),
 	}
-	_, err := e.Client.SignalWithStartWorkflow(ctx, opts.ID, workflows.SignalOutbox, nil, opts,
+	_, err := e.Temporal.SignalWithStartWorkflow(ctx, opts.ID, workflows.SignalOutbox, nil, opts,
 		workflows.MemberRecalculationName, workflows.MembersInput{OrgID: orgID, BatchSize: e.BatchSize})
 	return err
 }
 
 // GroupRunning reports whether the group's recalculation workflow is
 // running.
-func (e *Engine) GroupRunning(ctx context.Context, orgID, groupID string) (bool, error) {
-	d, err := e.Client.DescribeWorkflowExecution(ctx, workflows.GroupWorkflowID(orgID, groupID), "")
+func (e *Client) GroupRunning(ctx context.Context, orgID, groupID string) (bool, error) {
+	d, err := e.Temporal.DescribeWorkflowExecution(ctx, workflows.GroupWorkflowID(orgID, groupID), "")
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		return false, nil
@@ -86,13 +109,13 @@ func (e *Engine) GroupRunning(ctx context.Context, orgID, groupID string) (bool,
 // Progress returns rec with the live numbers of the group's workflow when
 // that workflow is working on rec's mapping version (or a newer one, into
 // which rec was coalesced).
-func (e *Engine) Progress(ctx context.Context, rec *scimflow.Recalculation) (*scimflow.Recalculation, error) {
+func (e *Client) Progress(ctx context.Context, rec *scimflow.Recalculation) (*scimflow.Recalculation, error) {
 	if rec.GroupID == "" {
 		return rec, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	v, err := e.Client.QueryWorkflow(ctx, workflows.GroupWorkflowID(rec.OrgID, rec.GroupID), "", workflows.QueryProgress)
+	v, err := e.Temporal.QueryWorkflow(ctx, workflows.GroupWorkflowID(rec.OrgID, rec.GroupID), "", workflows.QueryProgress)
 	if err != nil {
 		return rec, err
 	}
@@ -108,14 +131,17 @@ func (e *Engine) Progress(ctx context.Context, rec *scimflow.Recalculation) (*sc
 	if out.StartedAt == nil {
 		out.StartedAt = &p.StartedAt
 	}
+	if !p.PassStartedAt.IsZero() {
+		out.PassStartedAt = &p.PassStartedAt
+	}
 	return &out, nil
 }
 
 // Reconcile recomputes an org's effective roles from scratch and waits
 // for the result.
-func (e *Engine) Reconcile(ctx context.Context, orgID string) (workflows.ReconcileOrgResult, error) {
+func (e *Client) Reconcile(ctx context.Context, orgID string) (workflows.ReconcileOrgResult, error) {
 	var res workflows.ReconcileOrgResult
-	run, err := e.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	run, err := e.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       workflows.ReconcileWorkflowID(orgID),
 		TaskQueue:                workflows.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,

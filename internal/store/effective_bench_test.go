@@ -33,7 +33,7 @@ func BenchmarkRecalculateUsers(b *testing.B) {
 				target = append(target, m.EntryPointID)
 			}
 		}
-		if _, err := db.SetGroupMappings(ctx, org, groups[g], ms); err != nil {
+		if _, err := db.SetGroupMappings(ctx, org, groups[g], ms, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

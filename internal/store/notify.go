@@ -1,0 +1,43 @@
+package store
+
+import (
+	"context"
+
+	"gorm.io/gorm"
+
+	"github.com/scimflow/scimflow/internal/scimflow"
+)
+
+// Notifier hears about the work a committed write queued for the
+// recalculation engine: outbox rows (membership, activation, deletion) or
+// a pending group recalculation ("Update Group"). The work is in the
+// database already, committed with the change, so a notification that
+// fails only delays it until the sweeper finds it.
+type Notifier interface {
+	Committed(ctx context.Context, q scimflow.Queued)
+}
+
+type notifierBox struct{ n Notifier }
+
+// SetNotifier makes n hear about every write committed from now on; nil
+// stops the notifications (the work then waits for the sweeper). cmd wires
+// the Temporal client here, so that a change and its notification are one
+// step of the write path and no handler calls the engine itself.
+func (db *DB) SetNotifier(n Notifier) {
+	db.notifier.Store(&notifierBox{n})
+}
+
+// write runs fn in a transaction and, once it has committed, hands what
+// fn queued to the notifier. It is the one way a write that can queue
+// recalculations reaches the database.
+func (db *DB) write(ctx context.Context, op string, fn func(tx *gorm.DB, q *scimflow.Queued) error) error {
+	var q scimflow.Queued
+	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return fn(tx, &q) })
+	if err != nil {
+		return internal(op, err)
+	}
+	if b := db.notifier.Load(); b != nil && b.n != nil && !q.Empty() {
+		b.n.Committed(ctx, q)
+	}
+	return nil
+}
