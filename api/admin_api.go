@@ -234,27 +234,16 @@ func (s *Server) groupEntryPoints(c *gin.Context) error {
 	for _, m := range ms {
 		role[m.EntryPointID] = m.Role
 	}
-	// Every entry point of the org, selected or not: the dashboard shows a
-	// checkbox for each. Orgs have hundreds of entry points, not millions.
-	var items []gin.H
-	for offset := 0; ; offset += 500 {
-		eps, total, err := s.EntryPoints.ListEntryPoints(c, orgID(c), "", offset, 500)
-		if err != nil {
-			return err
-		}
-		for _, e := range eps {
-			item := gin.H{"id": e.ID, "name": e.Name, "selected": false, "role": nil}
-			if r, ok := role[e.ID]; ok {
-				item["selected"], item["role"] = true, r
-			}
-			items = append(items, item)
-		}
-		if offset+500 >= total {
-			break
-		}
+	eps, err := s.entryPoints(c)
+	if err != nil {
+		return err
 	}
-	if items == nil {
-		items = []gin.H{}
+	items := make([]gin.H, len(eps))
+	for i, e := range eps {
+		items[i] = gin.H{"id": e.ID, "name": e.Name, "selected": false, "role": nil}
+		if r, ok := role[e.ID]; ok {
+			items[i]["selected"], items[i]["role"] = true, r
+		}
 	}
 	c.JSON(http.StatusOK, gin.H{"groupId": gid, "entryPoints": items})
 	return nil

@@ -119,8 +119,9 @@ func formatETA(eta time.Duration) string {
 	return "about " + strconv.Itoa((sec+1800)/3600) + " hours left"
 }
 
-// entryPoints returns every entry point of the org: the mapping form has
-// a row for each (orgs have hundreds, not millions).
+// entryPoints returns every entry point of the org: the mapping form and
+// the API's group entry points have a row for each, selected or not (orgs
+// have hundreds, not millions).
 func (s *Server) entryPoints(c *gin.Context) ([]*scimflow.EntryPoint, error) {
 	var all []*scimflow.EntryPoint
 	for offset := 0; ; offset += 500 {

@@ -230,15 +230,7 @@ func TestGroupRecalculationProgressQuery(t *testing.T) {
 	env.OnActivity(workflows.ActivityStartGroupPass, mock.Anything, mock.Anything).Return(workflows.StartGroupPassResult{Total: 25}, nil)
 	pages(env, 10, 10*time.Second)
 	env.OnActivity(workflows.ActivityFinishGroupPass, mock.Anything, mock.Anything).Return(workflows.FinishGroupPassResult{LatestVersion: 1, GroupExists: true}, nil)
-	var mid workflows.Progress
-	env.RegisterDelayedCallback(func() {
-		v, err := env.QueryWorkflow(workflows.QueryProgress)
-		if err != nil {
-			t.Errorf("query: %v", err)
-			return
-		}
-		v.Get(&mid)
-	}, 15*time.Second)
+	mid := progressAt(t, env, 15*time.Second)
 	env.ExecuteWorkflow(workflows.GroupRecalculationName, workflows.GroupInput{OrgID: "o", GroupID: "g", Version: 1, BatchSize: 10})
 	if mid.Status != workflows.StatusRunning || mid.Processed != 10 || mid.Total != 25 || mid.Batches != 1 {
 		t.Errorf("progress after one batch = %+v", mid)
@@ -261,15 +253,7 @@ func TestGroupRecalculationETAFollowsThePass(t *testing.T) {
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(workflows.SignalMappingChanged, workflows.MappingChanged{Version: 2})
 	}, 5*time.Second)
-	var mid workflows.Progress
-	env.RegisterDelayedCallback(func() {
-		v, err := env.QueryWorkflow(workflows.QueryProgress)
-		if err != nil {
-			t.Errorf("query: %v", err)
-			return
-		}
-		v.Get(&mid)
-	}, 25*time.Second)
+	mid := progressAt(t, env, 25*time.Second)
 	env.ExecuteWorkflow(workflows.GroupRecalculationName, workflows.GroupInput{OrgID: "o", GroupID: "g", Version: 1, BatchSize: 10})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
@@ -321,4 +305,22 @@ func TestMemberRecalculationCoalescesAndIdles(t *testing.T) {
 	if p.Processed != 1013 || p.Status != workflows.StatusCompleted {
 		t.Errorf("result = %+v", p)
 	}
+}
+
+// progressAt queries the workflow's progress at the given point of its
+// (test) clock; the result is filled in when that point is reached.
+func progressAt(t *testing.T, env *testsuite.TestWorkflowEnvironment, at time.Duration) *workflows.Progress {
+	t.Helper()
+	var p workflows.Progress
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(workflows.QueryProgress)
+		if err != nil {
+			t.Errorf("query: %v", err)
+			return
+		}
+		if err := v.Get(&p); err != nil {
+			t.Errorf("decode progress: %v", err)
+		}
+	}, at)
+	return &p
 }

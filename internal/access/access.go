@@ -8,6 +8,8 @@ package access
 import (
 	"fmt"
 	"strings"
+
+	"github.com/scimflow/scimflow/internal/scimflow"
 )
 
 // Role is an entry point role. Roles are ordered: each includes every
@@ -73,25 +75,12 @@ func ParseRole(s string) (Role, bool) {
 	return None, false
 }
 
-// Mapping grants Role on EntryPointID to the members of GroupID.
-type Mapping struct {
-	GroupID      string
-	EntryPointID string
-	Role         Role
-}
-
-// Grant is one reason a user has access: a group they are in, mapped to
-// the entry point with a role.
-type Grant struct {
-	GroupID string
-	Role    Role
-}
-
 // Effective returns a user's effective role per entry point: for each
 // entry point, the highest role over the mappings of every group the user
 // is a member of. An inactive (deactivated) user has no access at all; an
-// entry point no group maps has no entry in the result.
-func Effective(active bool, groupIDs []string, mappings []Mapping) map[string]Role {
+// entry point no group maps has no entry in the result, and a mapping
+// with an unknown role grants nothing.
+func Effective(active bool, groupIDs []string, mappings []scimflow.Mapping) map[string]Role {
 	out := map[string]Role{}
 	if !active {
 		return out
@@ -101,8 +90,9 @@ func Effective(active bool, groupIDs []string, mappings []Mapping) map[string]Ro
 		member[g] = true
 	}
 	for _, m := range mappings {
-		if member[m.GroupID] && m.Role > out[m.EntryPointID] {
-			out[m.EntryPointID] = m.Role
+		r, _ := ParseRole(m.Role)
+		if member[m.GroupID] && r > out[m.EntryPointID] {
+			out[m.EntryPointID] = r
 		}
 	}
 	return out

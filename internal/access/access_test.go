@@ -4,16 +4,19 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/scimflow/scimflow/internal/scimflow"
 )
 
 func TestEffective(t *testing.T) {
-	maps := []Mapping{
-		{"eng", "flows", Contributor},
-		{"eng", "reports", Viewer},
-		{"leads", "flows", Approver},
-		{"leads", "admin-console", Admin},
-		{"auditors", "reports", Reporter},
-		{"twins", "flows", Approver}, // ties with leads
+	maps := []scimflow.Mapping{
+		{GroupID: "eng", EntryPointID: "flows", Role: "contributor"},
+		{GroupID: "eng", EntryPointID: "reports", Role: "viewer"},
+		{GroupID: "leads", EntryPointID: "flows", Role: "approver"},
+		{GroupID: "leads", EntryPointID: "admin-console", Role: "admin"},
+		{GroupID: "auditors", EntryPointID: "reports", Role: "reporter"},
+		{GroupID: "twins", EntryPointID: "flows", Role: "Approver"}, // ties with leads; names are case-insensitive
+		{GroupID: "eng", EntryPointID: "flows", Role: "owner"},      // unknown: grants nothing
 	}
 	tests := []struct {
 		name   string

@@ -84,12 +84,9 @@ func (w *world) setMappings(rng *rand.Rand, gid string) []string {
 
 // want computes every effective role from scratch with access.Effective.
 func (w *world) want() map[[2]string]string {
-	var all []access.Mapping
+	var all []scimflow.Mapping
 	for _, ms := range w.maps {
-		for _, m := range ms {
-			r, _ := access.ParseRole(m.Role)
-			all = append(all, access.Mapping{GroupID: m.GroupID, EntryPointID: m.EntryPointID, Role: r})
-		}
+		all = append(all, ms...)
 	}
 	out := map[[2]string]string{}
 	for _, u := range w.users {

@@ -255,42 +255,52 @@ func dedupe(ids []string) []string {
 // Unknown ids and group ids (nested groups) are client errors that name
 // the offending ids.
 func checkMembers(tx *gorm.DB, orgID string, ids []string) error {
+	unknown, err := unknownIDs(tx, &userRow{}, "org_id = ? AND source = 'scim'", orgID, ids)
+	if err != nil || len(unknown) == 0 {
+		return err
+	}
+	notGroups, err := unknownIDs(tx, &groupRow{}, "org_id = ?", orgID, unknown)
+	if err != nil {
+		return err
+	}
+	if groups := len(unknown) - len(notGroups); groups > 0 {
+		return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue,
+			"nested groups are not supported: %s %s a group; flatten nested groups in the identity provider", listIDs(subtract(unknown, notGroups)), isAre(groups))
+	}
+	return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "unknown member %s: no such User in this org: %s", plural(len(unknown), "id"), listIDs(unknown))
+}
+
+// unknownIDs returns, in their order, the ids that name no row of model
+// among the org's rows (cond selects them, with the org as its argument).
+// Ids are looked up a chunk at a time.
+func unknownIDs(tx *gorm.DB, model any, cond, orgID string, ids []string) ([]string, error) {
 	var unknown []string
 	for i := 0; i < len(ids); i += chunk {
 		part := ids[i:min(i+chunk, len(ids))]
 		var found []string
-		if err := tx.Model(&userRow{}).Where("org_id = ? AND source = 'scim' AND id IN ?", orgID, part).Pluck("id", &found).Error; err != nil {
-			return err
+		if err := tx.Model(model).Where(cond+" AND id IN ?", orgID, part).Pluck("id", &found).Error; err != nil {
+			return nil, err
 		}
-		if len(found) == len(part) {
-			continue
-		}
-		have := make(map[string]bool, len(found))
-		for _, id := range found {
-			have[id] = true
-		}
-		for _, id := range part {
-			if !have[id] {
-				unknown = append(unknown, id)
-			}
+		if len(found) < len(part) {
+			unknown = append(unknown, subtract(part, found)...)
 		}
 	}
-	if len(unknown) == 0 {
-		return nil
+	return unknown, nil
+}
+
+// subtract returns the elements of a that are not in b, in a's order.
+func subtract(a, b []string) []string {
+	drop := make(map[string]bool, len(b))
+	for _, s := range b {
+		drop[s] = true
 	}
-	var groups []string
-	for i := 0; i < len(unknown); i += chunk {
-		var found []string
-		if err := tx.Model(&groupRow{}).Where("org_id = ? AND id IN ?", orgID, unknown[i:min(i+chunk, len(unknown))]).Pluck("id", &found).Error; err != nil {
-			return err
+	var out []string
+	for _, s := range a {
+		if !drop[s] {
+			out = append(out, s)
 		}
-		groups = append(groups, found...)
 	}
-	if len(groups) > 0 {
-		return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue,
-			"nested groups are not supported: %s %s a group; flatten nested groups in the identity provider", listIDs(groups), isAre(len(groups)))
-	}
-	return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "unknown member %s: no such User in this org: %s", plural(len(unknown), "id"), listIDs(unknown))
+	return out
 }
 
 // listIDs names up to ten ids.

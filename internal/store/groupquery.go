@@ -97,7 +97,7 @@ func (groupResolver) valuePath(b *sqlBuilder, vp *filter.ValuePath) error {
 	return nil
 }
 
-func groupOrder(sortBy string) (string, error) {
+func (groupResolver) order(sortBy string) (string, error) {
 	if sortBy == "" {
 		return "", nil
 	}
@@ -110,58 +110,23 @@ func groupOrder(sortBy string) (string, error) {
 	if err != nil || p.Filter != nil || !ok {
 		return "", scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "cannot sort Groups by %q", sortBy)
 	}
-	if strings.HasPrefix(col.expr, "'") {
-		return "", nil // a constant (meta.resourceType): every row sorts alike
-	}
-	if col.kind == kindString && !col.caseExact {
-		return "lower(" + col.expr + ")", nil
-	}
-	return col.expr, nil
+	return sortKey(col), nil
 }
 
 // ListGroups returns a page of the groups of org and the total number of
-// matches, in a stable order.
+// matches.
 func (db *DB) ListGroups(ctx context.Context, orgID string, q scim.ListQuery) ([]*scimflow.Group, int, error) {
-	cond, args := "g.org_id = ?", []any{orgID}
-	if q.Filter != nil {
-		w, a, err := where(db.dialect, groupResolver{}, q.Filter)
-		if err != nil {
-			return nil, 0, err
-		}
-		cond += " AND (" + w + ")"
-		args = append(args, a...)
-	}
-	order, err := groupOrder(q.SortBy)
+	var rows []groupRow
+	l := resourceList{table: "groups g", alias: "g", cond: "g.org_id = ?", args: []any{orgID}, r: groupResolver{}}
+	total, err := db.find(ctx, l, q, &rows)
 	if err != nil {
 		return nil, 0, err
-	}
-	dir := "ASC"
-	if q.Descending {
-		dir = "DESC"
-	}
-	orderBy := "g.created_at " + dir + ", g.id " + dir
-	if order != "" {
-		orderBy = order + " " + dir + ", " + orderBy
-	}
-	tx := db.gorm.WithContext(ctx)
-	var total int64
-	if err := tx.Table("groups g").Where(cond, args...).Count(&total).Error; err != nil {
-		return nil, 0, internal("count groups", err)
-	}
-	if q.Count <= 0 || int64(q.StartIndex) > total {
-		return nil, int(total), nil
-	}
-	var rows []groupRow
-	err = tx.Table("groups g").Select("g.*").Where(cond, args...).
-		Order(orderBy).Offset(max(q.StartIndex, 1) - 1).Limit(q.Count).Find(&rows).Error
-	if err != nil {
-		return nil, 0, internal("list groups", err)
 	}
 	out := make([]*scimflow.Group, len(rows))
 	for i := range rows {
 		out[i] = rows[i].domain()
 	}
-	return out, int(total), nil
+	return out, total, nil
 }
 
 // Members returns up to limit members of group groupID of org whose user

@@ -136,29 +136,9 @@ func union(a, b []string) []string {
 
 // checkEntryPoints verifies that every id is an entry point of org.
 func checkEntryPoints(tx *gorm.DB, orgID string, ids []string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	var found []string
-	for i := 0; i < len(ids); i += chunk {
-		var part []string
-		if err := tx.Model(&entryPointRow{}).Where("org_id = ? AND id IN ?", orgID, ids[i:min(i+chunk, len(ids))]).Pluck("id", &part).Error; err != nil {
-			return err
-		}
-		found = append(found, part...)
-	}
-	if len(found) == len(ids) {
-		return nil
-	}
-	have := map[string]bool{}
-	for _, id := range found {
-		have[id] = true
-	}
-	var unknown []string
-	for _, id := range ids {
-		if !have[id] {
-			unknown = append(unknown, id)
-		}
+	unknown, err := unknownIDs(tx, &entryPointRow{}, "org_id = ?", orgID, ids)
+	if err != nil || len(unknown) == 0 {
+		return err
 	}
 	return scimflow.Errorf(scimflow.EINVALID, "unknown entry point %s: %s", plural(len(unknown), "id"), listIDs(unknown))
 }

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"context"
 	"strings"
 	"time"
 
+	"github.com/scimflow/scimflow/internal/scim"
 	"github.com/scimflow/scimflow/internal/scim/filter"
 	"github.com/scimflow/scimflow/internal/scimflow"
 )
@@ -48,6 +50,72 @@ type resolver interface {
 	compare(b *sqlBuilder, c *filter.Compare, inMulti string) error
 	// valuePath writes attr[filter].
 	valuePath(b *sqlBuilder, vp *filter.ValuePath) error
+	// order returns the ORDER BY expression of a sortBy attribute path
+	// (RFC 7644 §3.4.2.3), "" when every row sorts alike.
+	order(sortBy string) (string, error)
+}
+
+// sortKey is the ORDER BY expression of a singular column: strings that
+// compare without case sort without case, constants not at all.
+func sortKey(col column) string {
+	switch {
+	case strings.HasPrefix(col.expr, "'"):
+		return "" // a constant (meta.resourceType): every row sorts alike
+	case col.kind == kindString && !col.caseExact:
+		return "lower(" + col.expr + ")"
+	}
+	return col.expr
+}
+
+// resourceList is a SCIM list over one table: scimflow's one
+// implementation of filter, sort, count and page for Users and Groups.
+type resourceList struct {
+	table string // "users u"
+	alias string // "u"
+	cond  string // the org's rows: "u.org_id = ?"
+	args  []any
+	r     resolver
+}
+
+// find counts the rows matching q and loads its page into dest (a pointer
+// to a slice of rows). The order is stable: the sort key, then creation
+// time and id.
+func (db *DB) find(ctx context.Context, l resourceList, q scim.ListQuery, dest any) (int, error) {
+	cond, args := l.cond, l.args
+	if q.Filter != nil {
+		w, a, err := where(db.dialect, l.r, q.Filter)
+		if err != nil {
+			return 0, err
+		}
+		cond += " AND (" + w + ")"
+		args = append(append([]any{}, args...), a...)
+	}
+	order, err := l.r.order(q.SortBy)
+	if err != nil {
+		return 0, err
+	}
+	dir := "ASC"
+	if q.Descending {
+		dir = "DESC"
+	}
+	orderBy := l.alias + ".created_at " + dir + ", " + l.alias + ".id " + dir
+	if order != "" {
+		orderBy = order + " " + dir + ", " + orderBy
+	}
+	tx := db.gorm.WithContext(ctx)
+	var total int64
+	if err := tx.Table(l.table).Where(cond, args...).Count(&total).Error; err != nil {
+		return 0, internal("count "+l.table, err)
+	}
+	if q.Count <= 0 || int64(q.StartIndex) > total {
+		return int(total), nil
+	}
+	err = tx.Table(l.table).Select(l.alias+".*").Where(cond, args...).
+		Order(orderBy).Offset(max(q.StartIndex, 1) - 1).Limit(q.Count).Find(dest).Error
+	if err != nil {
+		return 0, internal("list "+l.table, err)
+	}
+	return int(total), nil
 }
 
 // where translates a SCIM filter into a SQL condition and its arguments.

@@ -232,11 +232,6 @@ func (b *sqlBuilder) groups(c *filter.Compare) error {
 // userResolver maps User attributes to columns of users u and user_values v.
 type userResolver struct{}
 
-// userWhere translates a SCIM filter on Users into SQL over users u.
-func userWhere(d Dialect, e filter.Expr) (string, []any, error) {
-	return where(d, userResolver{}, e)
-}
-
 func (userResolver) valuePath(b *sqlBuilder, vp *filter.ValuePath) error {
 	attr, err := multiAttr(vp.Attr)
 	if err != nil {
@@ -250,9 +245,9 @@ func (userResolver) valuePath(b *sqlBuilder, vp *filter.ValuePath) error {
 	return nil
 }
 
-// userOrder returns the ORDER BY expression for sortBy (RFC 7644 §3.4.2.3).
+// order returns the ORDER BY expression for sortBy (RFC 7644 §3.4.2.3).
 // Multi-valued attributes sort by their primary (else first) value.
-func userOrder(sortBy string) (string, error) {
+func (userResolver) order(sortBy string) (string, error) {
 	if sortBy == "" {
 		return "", nil
 	}
@@ -278,55 +273,20 @@ func userOrder(sortBy string) (string, error) {
 	if !ok {
 		return "", scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "cannot sort by %q", sortBy)
 	}
-	if strings.HasPrefix(col.expr, "'") {
-		return "", nil // a constant (meta.resourceType): every row sorts alike
-	}
-	if col.kind == kindString && !col.caseExact {
-		return "lower(" + col.expr + ")", nil
-	}
-	return col.expr, nil
+	return sortKey(col), nil
 }
 
 // ListUsers returns a page of the SCIM users of org and the total number of
-// matches. The order is stable: the sort key, then creation time and id.
+// matches.
 func (db *DB) ListUsers(ctx context.Context, orgID string, q scim.ListQuery) ([]*scimflow.User, int, error) {
-	where, args := "u.org_id = ? AND u.source = 'scim'", []any{orgID}
-	if q.Filter != nil {
-		w, a, err := userWhere(db.dialect, q.Filter)
-		if err != nil {
-			return nil, 0, err
-		}
-		where += " AND (" + w + ")"
-		args = append(args, a...)
-	}
-	order, err := userOrder(q.SortBy)
+	var rows []userRow
+	l := resourceList{table: "users u", alias: "u", cond: "u.org_id = ? AND u.source = 'scim'", args: []any{orgID}, r: userResolver{}}
+	total, err := db.find(ctx, l, q, &rows)
 	if err != nil {
 		return nil, 0, err
 	}
-	dir := "ASC"
-	if q.Descending {
-		dir = "DESC"
-	}
-	orderBy := "u.created_at " + dir + ", u.id " + dir
-	if order != "" {
-		orderBy = order + " " + dir + ", " + orderBy
-	}
-	tx := db.gorm.WithContext(ctx)
-	var total int64
-	if err := tx.Table("users u").Where(where, args...).Count(&total).Error; err != nil {
-		return nil, 0, internal("count users", err)
-	}
-	if q.Count <= 0 || int64(q.StartIndex) > total {
-		return nil, int(total), nil
-	}
-	var rows []userRow
-	err = tx.Table("users u").Select("u.*").Where(where, args...).
-		Order(orderBy).Offset(max(q.StartIndex, 1) - 1).Limit(q.Count).Find(&rows).Error
-	if err != nil {
-		return nil, 0, internal("list users", err)
-	}
 	users, err := db.withValues(ctx, rows)
-	return users, int(total), err
+	return users, total, err
 }
 
 // withValues loads the multi-valued attributes of a page of users in one query.

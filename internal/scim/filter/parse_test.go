@@ -105,7 +105,7 @@ var parseTests = []struct {
 	{`n eq 0`, cmpr("n", OpEq, Number("0"))},
 
 	// String literals are JSON strings and come back unescaped
-	// (filter-parser returns them escaped and rejects lower-case \u).
+	// (as JSON does, lower-case \u included).
 	{`a eq "say \"hi\""`, cmpr("a", OpEq, `say "hi"`)},
 	{`a eq "back\\slash"`, cmpr("a", OpEq, `back\slash`)},
 	{`a eq "line\nbreak\ttab"`, cmpr("a", OpEq, "line\nbreak\ttab")},
@@ -118,7 +118,7 @@ var parseTests = []struct {
 	{`a eq "  and or ( ) [ ] not "`, cmpr("a", OpEq, "  and or ( ) [ ] not ")},
 	{`a eq "日本語"`, cmpr("a", OpEq, "日本語")},
 
-	// Schema URNs, also with '_' (which filter-parser rejects).
+	// Schema URNs, also with '_' in them.
 	{
 		`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "701984"`,
 		&Compare{Attr: AttrPath{URI: enterpriseUser, Name: "employeeNumber"}, Op: OpEq, Value: "701984"},
@@ -141,9 +141,9 @@ var parseTests = []struct {
 	{`x-custom_attr2 pr`, pr("x-custom_attr2")},
 	{`not pr`, pr("not")}, // an attribute called "not"
 	{`and eq "x" and pr pr`, and(cmpr("and", OpEq, "x"), pr("pr"))},
-	{`x0 eq "a" and v0 pr`, and(cmpr("x0", OpEq, "a"), pr("v0"))}, // the rewriter's placeholder letters
+	{`x0 eq "a" and v0 pr`, and(cmpr("x0", OpEq, "a"), pr("v0"))}, // names that look like generated ones
 
-	// Brackets hold any filter, not only the two terms filter-parser allows.
+	// Brackets hold any filter, not only one comparison.
 	{
 		`emails[type eq "work" and primary eq true and value co "@x.com"]`,
 		vp("emails", and(and(cmpr("type", OpEq, "work"), cmpr("primary", OpEq, true)), cmpr("value", OpCo, "@x.com"))),
