@@ -291,3 +291,51 @@ func TestOperationalEndpoints(t *testing.T) {
 		}
 	}
 }
+
+// TestUnroutedRequestsAnswerInTheirSurface: a URL no route matches is
+// answered in the format of the surface it is under.
+func TestUnroutedRequestsAnswerInTheirSurface(t *testing.T) {
+	t.Parallel()
+	env := testenv.Server(t)
+	res := env.SCIM("GET", "/scim/v2/Nope", nil)
+	wantSCIMError(t, res, 404, "")
+	wantAdminError(t, env.Do(env.AdminToken, "GET", "/api/v1/nope", nil), 404, "not_found")
+	wantAdminError(t, env.Do(env.AdminToken, "DELETE", "/healthz", nil), 405, "method_not_allowed")
+	b := newBrowser(t, env)
+	b.login(env.AdminToken)
+	p := b.get("/admin/nope")
+	wantPage(t, p, 404, "Not found", "<html")
+	if ct := p.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+		t.Errorf("GET /admin/nope: Content-Type %q, want text/html", ct)
+	}
+}
+
+// TestUpdateGroupIfVersion: a conditional Update Group applies only on the
+// mapping version it names; a stale one is 409 mapping_changed and
+// changes nothing.
+func TestUpdateGroupIfVersion(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := testenv.Server(t)
+	a := newAdmin(t, env)
+	flows, reports := a.createEntryPoint("Flows"), a.createEntryPoint("Reports")
+	gid := createGroup(t, env, "Ops")
+	put := func(ep, role string, ifVersion int) *testenv.Response {
+		return a.do("PUT", "/api/v1/scim/groups/"+gid+"/entry-points", map[string]any{
+			"entryPoints": []any{map[string]any{"id": ep, "role": role}}, "ifVersion": ifVersion})
+	}
+	if res := put(flows, "viewer", 0); res.Status != http.StatusAccepted {
+		t.Fatalf("PUT ifVersion 0 on a new group: %d %s", res.Status, res.Body)
+	}
+	wantAdminError(t, put(reports, "admin", 0), http.StatusConflict, "mapping_changed")
+	ms, err := env.DB.GroupMappings(ctx, env.OrgID, gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 1 || ms[0].EntryPointID != flows || ms[0].Role != "viewer" {
+		t.Errorf("mapping after the refused PUT = %+v, want the first one", ms)
+	}
+	if res := put(reports, "admin", 1); res.Status != http.StatusAccepted {
+		t.Errorf("PUT ifVersion 1: %d %s", res.Status, res.Body)
+	}
+}

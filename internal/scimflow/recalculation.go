@@ -2,53 +2,6 @@ package scimflow
 
 import "time"
 
-// EntryPoint is a resource inside an org that users get access to.
-type EntryPoint struct {
-	ID        string
-	OrgID     string
-	Name      string
-	CreatedAt time.Time
-	UpdatedAt time.Time
-}
-
-// Mapping grants Role on an entry point to the members of a group.
-type Mapping struct {
-	GroupID        string
-	EntryPointID   string
-	EntryPointName string
-	Role           string // viewer, contributor, reporter, approver or admin
-}
-
-// GroupSummary is a group as the admin list shows it.
-type GroupSummary struct {
-	Group
-	MemberCount  int
-	MappingCount int
-}
-
-// Grant says why a user has a role: a group they are an active member of,
-// mapped to the entry point with Role.
-type Grant struct {
-	GroupID   string
-	GroupName string
-	Role      string
-}
-
-// Access is a user's effective role on one entry point and its grants.
-type Access struct {
-	EntryPoint EntryPoint
-	Role       string
-	Grants     []Grant
-}
-
-// EntryPointMember is a user who can reach an entry point.
-type EntryPointMember struct {
-	UserID      string
-	UserName    string
-	DisplayName string
-	Role        string
-}
-
 // Recalculation statuses.
 const (
 	RecalcPending   = "pending"
@@ -115,3 +68,22 @@ type Queued struct {
 
 // Empty reports whether there is nothing to hand over.
 func (q Queued) Empty() bool { return !q.Members && q.Recalculation == nil }
+
+// Remaining estimates how long a pass that started at start, and has
+// processed processed of total users by now, still needs at its pace so
+// far. ok is false when nothing can be estimated: nothing processed yet,
+// or nothing left.
+//
+// It is the one ETA of scimflow: the workflow's progress query, the admin
+// API and the admin UI all call it, with the start of the pass under way
+// (a coalesced update restarts the pass and its count).
+func Remaining(start, now time.Time, total, processed int64) (d time.Duration, ok bool) {
+	if processed <= 0 || total <= processed || start.IsZero() {
+		return 0, false
+	}
+	elapsed := now.Sub(start)
+	if elapsed < 0 {
+		elapsed = 0
+	}
+	return time.Duration(float64(elapsed) * float64(total-processed) / float64(processed)), true
+}
