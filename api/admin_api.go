@@ -19,11 +19,11 @@ func (s *Server) adminRoutes(r *gin.RouterGroup) {
 	a.GET("/entry-points/:id", handle(s.getEntryPoint))
 	a.PATCH("/entry-points/:id", handle(s.renameEntryPoint))
 	a.DELETE("/entry-points/:id", handle(s.deleteEntryPoint))
-	a.GET("/entry-points/:id/members", handle(s.entryPointMembers))
+	a.GET("/entry-points/:id/members", handle(s.heavy(s.entryPointMembers)))
 	a.GET("/users/:id/entry-points", handle(s.userEntryPoints))
 
 	sc := r.Group("", s.require(dashboardPrereqs))
-	sc.GET("/scim/groups", handle(s.adminListGroups))
+	sc.GET("/scim/groups", handle(s.heavy(s.adminListGroups)))
 	sc.GET("/scim/groups/:id", handle(s.adminGetGroup))
 	for _, m := range []string{"PUT", "PATCH", "POST", "DELETE"} {
 		sc.Handle(m, "/scim/groups/:id", handle(groupReadOnly))
@@ -62,6 +62,7 @@ func (s *Server) signIn(c *gin.Context, tok *scimflow.Token) error {
 	c.Set(orgIDKey, org.ID)
 	c.Set(orgKey, org)
 	c.Set(adminUserKey, user)
+	c.Set(tokenIDKey, tok.ID)
 	return nil
 }
 

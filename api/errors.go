@@ -1,9 +1,12 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -71,7 +74,15 @@ func (s *Server) errorsAs(sf surface) gin.HandlerFunc {
 				c.Error(&scimflow.Error{Code: scimflow.EINTERNAL, Message: "internal error", Err: fmt.Errorf("panic: %v", r)})
 				c.Abort()
 			}
-			if err := c.Errors.Last(); err != nil && !c.Writer.Written() {
+			err := c.Errors.Last()
+			switch {
+			case err == nil || c.Writer.Written():
+			case clientGone(c, err.Err):
+				// Nobody reads the answer; 499 (as nginx logs it) keeps
+				// a hang-up out of the server errors.
+				c.Status(statusClientClosed)
+				c.Writer.WriteHeaderNow()
+			default:
 				sf.render(s, c, err.Err)
 			}
 		}()
@@ -101,6 +112,27 @@ func (s *Server) unrouted(c *gin.Context, err error) {
 	sf.render(s, c, err)
 }
 
+// statusClientClosed is what logs and metrics record for a request whose
+// client hung up before the answer.
+const statusClientClosed = 499
+
+// clientGone reports whether err only says that the request's client went
+// away (its context was canceled), rather than that something failed.
+func clientGone(c *gin.Context, err error) bool {
+	if c.Request.Context().Err() == nil {
+		return false
+	}
+	code := scimflow.ErrorCode(err)
+	return errors.Is(err, context.Canceled) || code == scimflow.EINTERNAL || code == scimflow.EUNAVAILABLE
+}
+
+// retryAfter sets Retry-After for errors a client should retry later.
+func retryAfter(c *gin.Context, err error) {
+	if d, ok := scimflow.RetryAfter(err); ok {
+		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
+	}
+}
+
 // httpStatus maps a domain error code to its HTTP status: the one table
 // for every surface.
 func httpStatus(code string) int {
@@ -121,8 +153,12 @@ func httpStatus(code string) int {
 		return http.StatusPreconditionFailed
 	case scimflow.ETOOLARGE:
 		return http.StatusRequestEntityTooLarge
+	case scimflow.ERATELIMITED:
+		return http.StatusTooManyRequests
 	case scimflow.ENOTIMPL:
 		return http.StatusNotImplemented
+	case scimflow.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
@@ -134,6 +170,7 @@ func (s *Server) scimError(c *gin.Context, err error) {
 	if status == http.StatusUnauthorized {
 		c.Header("WWW-Authenticate", `Bearer realm="scimflow"`)
 	}
+	retryAfter(c, err)
 	s.writeSCIM(c, status, scim.NewErrorResponse(status, err))
 }
 
@@ -161,6 +198,7 @@ func (s *Server) adminError(c *gin.Context, err error) {
 	if status == http.StatusUnauthorized {
 		c.Header("WWW-Authenticate", `Bearer realm="scimflow"`)
 	}
+	retryAfter(c, err)
 	c.JSON(status, body)
 }
 

@@ -68,5 +68,27 @@ func (s *Server) baseURL(c *gin.Context) string {
 	if c.Request.TLS != nil || strings.EqualFold(c.GetHeader("X-Forwarded-Proto"), "https") {
 		scheme = "https"
 	}
-	return scheme + "://" + c.Request.Host
+	host := c.Request.Host
+	if !validHost(host) {
+		host = "localhost"
+	}
+	return scheme + "://" + host
+}
+
+// validHost reports whether h is a plain host[:port]: a Host header that
+// carries a path, credentials or markup never reaches a Location header or
+// a meta.location. Without SCIMFLOW_PUBLIC_URL the links still follow the
+// Host the client used; serve warns about that at start.
+func validHost(h string) bool {
+	if h == "" || len(h) > 255 {
+		return false
+	}
+	for _, r := range h {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune(".-:[]", r):
+		default:
+			return false
+		}
+	}
+	return true
 }

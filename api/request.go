@@ -168,12 +168,16 @@ func jsonType(kind string) string {
 	return "number"
 }
 
-// page reads ?page= (1-based) and ?perPage= (default 50, at most 500).
+// maxPage bounds page numbers, so that an offset never overflows.
+const maxPage = 1_000_000
+
+// page reads ?page= (1-based, at most maxPage) and ?perPage= (default 50,
+// at most 500).
 func page(c *gin.Context) (offset, limit, pageNo int, err error) {
 	pageNo, limit = 1, 50
 	if v := c.Query("page"); v != "" {
-		if pageNo, err = strconv.Atoi(v); err != nil || pageNo < 1 {
-			return 0, 0, 0, scimflow.Errorf(scimflow.EINVALID, "page must be a positive integer")
+		if pageNo, err = strconv.Atoi(v); err != nil || pageNo < 1 || pageNo > maxPage {
+			return 0, 0, 0, scimflow.Errorf(scimflow.EINVALID, "page must be an integer from 1 to %d", maxPage)
 		}
 	}
 	if v := c.Query("perPage"); v != "" {

@@ -14,9 +14,9 @@ import (
 )
 
 func (s *Server) scimRoutes(r *gin.RouterGroup) {
-	r.GET("/Users", handle(s.listUsers))
+	r.GET("/Users", handle(s.heavy(s.listUsers)))
 	r.POST("/Users", handle(s.createUser))
-	r.POST("/Users/.search", handle(search(s.queryUsers)))
+	r.POST("/Users/.search", handle(s.heavy(search(s.queryUsers))))
 	r.GET("/Users/:id", handle(s.getUser))
 	r.PUT("/Users/:id", handle(s.replaceUser))
 	r.PATCH("/Users/:id", handle(s.patchUser))
@@ -55,6 +55,7 @@ func (s *Server) scimAuth(c *gin.Context) error {
 		return scimflow.Errorf(scimflow.EFORBIDDEN, "the %s plan does not include SCIM provisioning; upgrade the org to business or enterprise", org.Plan)
 	}
 	c.Set(orgIDKey, org.ID)
+	c.Set(tokenIDKey, tok.ID)
 	return nil
 }
 

@@ -18,10 +18,10 @@ import (
 const memberPage = 1000
 
 func (s *Server) groupRoutes(r *gin.RouterGroup) {
-	r.GET("/Groups", handle(s.listGroups))
+	r.GET("/Groups", handle(s.heavy(s.listGroups)))
 	r.POST("/Groups", handle(s.createGroup))
-	r.POST("/Groups/.search", handle(search(s.queryGroups)))
-	r.GET("/Groups/:id", handle(s.getGroup))
+	r.POST("/Groups/.search", handle(s.heavy(search(s.queryGroups))))
+	r.GET("/Groups/:id", handle(s.heavy(s.getGroup)))
 	r.PUT("/Groups/:id", handle(s.replaceGroup))
 	r.PATCH("/Groups/:id", handle(s.patchGroup))
 	r.DELETE("/Groups/:id", handle(s.deleteGroup))

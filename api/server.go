@@ -12,6 +12,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -123,6 +124,10 @@ type Server struct {
 	Ready       []Pinger
 	Metrics     Metrics // nil: no /metrics
 	Logger      *slog.Logger
+	Limits      Limits
+
+	tokens *tokenLimiter // from Limits, by Handler
+	gate   *orgGate
 
 	// PublicURL is the externally visible base URL (https://scim.example.com).
 	// When empty, it is derived from each request's scheme and Host.
@@ -134,6 +139,8 @@ func (s *Server) Handler() http.Handler {
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}
+	lim := s.Limits.withDefaults()
+	s.tokens, s.gate = newTokenLimiter(lim), newOrgGate(lim)
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
@@ -147,13 +154,34 @@ func (s *Server) Handler() http.Handler {
 		ops.GET("/metrics", gin.WrapH(s.Metrics.Handler()))
 	}
 
-	s.scimRoutes(r.Group("/scim/v2", s.errorsAs(surfaceSCIM), handle(checkRequestText), handle(s.scimAuth)))
-	s.adminRoutes(r.Group("/api/v1", s.errorsAs(surfaceAdmin), handle(checkRequestText), handle(s.adminAuth)))
+	// Bodies are capped before anything reads them; tokens are rate
+	// limited as soon as authentication names them.
+	s.scimRoutes(r.Group("/scim/v2", s.errorsAs(surfaceSCIM), limitBody(scim.MaxBodyBytes), handle(checkRequestText),
+		handle(s.scimAuth), handle(s.rateLimit)))
+	s.adminRoutes(r.Group("/api/v1", s.errorsAs(surfaceAdmin), limitBody(adminMaxBody), handle(checkRequestText),
+		handle(s.adminAuth), handle(s.rateLimit)))
 	if s.Sessions != nil {
-		s.uiRoutes(r.Group("/admin", s.errorsAs(surfaceUI), handle(checkRequestText), s.uiHeaders))
+		s.uiRoutes(r.Group("/admin", s.errorsAs(surfaceUI), limitBody(adminMaxBody), handle(checkRequestText), s.uiHeaders))
 	}
 
 	r.NoRoute(s.noRoute)
 	r.NoMethod(s.noMethod)
-	return r
+	return trimTrailingSlash(r)
+}
+
+// adminMaxBody caps admin API and admin UI bodies.
+const adminMaxBody = 1 << 20
+
+// trimTrailingSlash serves /scim/v2/Users/ as /scim/v2/Users (and so for
+// the admin API): clients that add a slash get the resource, not a
+// redirect with an HTML body. The UI keeps gin's redirects.
+func trimTrailingSlash(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if len(p) > 1 && strings.HasSuffix(p, "/") && (strings.HasPrefix(p, "/scim/") || strings.HasPrefix(p, "/api/")) {
+			r.URL.Path = strings.TrimRight(p, "/")
+			r.URL.RawPath = ""
+		}
+		h.ServeHTTP(w, r)
+	})
 }

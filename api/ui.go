@@ -62,7 +62,7 @@ func (s *Server) uiRoutes(ui *gin.RouterGroup) {
 	ui.POST("/login", handle(s.login))
 	ui.GET("/docs/:guide", handle(s.uiGuide))
 
-	in := ui.Group("", handle(s.uiSession), handle(uiCSRF))
+	in := ui.Group("", handle(s.uiSession), handle(s.rateLimit), handle(uiCSRF))
 	in.POST("/logout", handle(s.logout))
 	in.GET("/users/:id", s.require(orgAdminPrereqs), handle(s.uiUser))
 
@@ -78,7 +78,7 @@ func (s *Server) uiRoutes(ui *gin.RouterGroup) {
 	sc.POST("/groups/:id/apply", handle(s.uiApply))
 
 	// JSON for the progress bar: the same session, admin JSON errors.
-	api := ui.Group("/api", s.errorsAs(surfaceUIJSON), handle(s.uiSession), s.require(dashboardPrereqs))
+	api := ui.Group("/api", s.errorsAs(surfaceUIJSON), handle(s.uiSession), handle(s.rateLimit), s.require(dashboardPrereqs))
 	api.GET("/recalculations/:id", handle(s.uiRecalculation))
 }
 
@@ -160,6 +160,9 @@ func (s *Server) renderLogin(c *gin.Context, status int, next, msg string) {
 
 // login exchanges an admin token for a session.
 func (s *Server) login(c *gin.Context) error {
+	if err := parseForm(c); err != nil {
+		return err
+	}
 	cookie, _ := c.Cookie(loginCookie)
 	if !equalTokens(c.PostForm(csrfField), cookie) {
 		return errFormExpired
@@ -215,6 +218,20 @@ func (s *Server) uiSession(c *gin.Context) error {
 	return s.signIn(c, tok)
 }
 
+// parseForm reads a posted form (its size is capped by the route group)
+// and says so when it is too large, rather than leaving it empty.
+func parseForm(c *gin.Context) error {
+	err := c.Request.ParseMultipartForm(adminMaxBody)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return scimflow.Errorf(scimflow.ETOOLARGE, "the form is larger than %d bytes", adminMaxBody)
+	case err != nil && !errors.Is(err, http.ErrNotMultipart):
+		return scimflow.Errorf(scimflow.EINVALID, "the form cannot be read")
+	}
+	return nil
+}
+
 // errFormExpired refuses a form without a valid CSRF token.
 var errFormExpired = &scimflow.Error{Code: scimflow.EFORBIDDEN, Reason: "csrf",
 	Message: "The form was not sent from a current scimflow page (its security token is missing or does not match your session). Nothing was changed. Go back, reload the page and try again."}
@@ -225,7 +242,9 @@ func uiCSRF(c *gin.Context) error {
 	if c.Request.Method != http.MethodPost {
 		return nil
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20)
+	if err := parseForm(c); err != nil {
+		return err
+	}
 	if !equalTokens(c.PostForm(csrfField), csrfToken(c.GetString(uiSessionKey))) {
 		return errFormExpired
 	}
@@ -266,6 +285,7 @@ func (s *Server) uiError(c *gin.Context, err error) {
 		s.toLogin(c)
 		return
 	}
+	retryAfter(c, err)
 	d := errorData{Heading: http.StatusText(status), Message: scimflow.ErrorMessage(err)}
 	switch {
 	case e != nil && e.Reason == errFormExpired.Reason:

@@ -41,9 +41,7 @@ type uiGroupsData struct {
 
 func (s *Server) uiGroups(c *gin.Context) error {
 	pageNo, _ := strconv.Atoi(c.Query("page"))
-	if pageNo < 1 {
-		pageNo = 1
-	}
+	pageNo = min(max(pageNo, 1), maxPage)
 	search := strings.TrimSpace(c.Query("q"))
 	gs, total, err := s.Access.ListGroupSummaries(c, orgID(c), search, (pageNo-1)*uiPerPage, uiPerPage)
 	if err != nil {

@@ -5,8 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"time"
 
+	"github.com/scimflow/scimflow/api"
+	"github.com/scimflow/scimflow/internal/engine"
 	"github.com/scimflow/scimflow/internal/store"
 	"github.com/scimflow/scimflow/workflows"
 )
@@ -22,6 +25,65 @@ type config struct {
 	TemporalNamespace string
 	BatchSize         int           // users per recalculation activity
 	ReconcileEvery    time.Duration // interval of the reconciliation schedule
+
+	// RateLimit and RateBurst limit each token (requests per second, and
+	// at once); a rate of 0 turns the limit off.
+	RateLimit float64
+	RateBurst int
+	// NotifyTimeout bounds how long a write waits for Temporal after its
+	// commit.
+	NotifyTimeout time.Duration
+
+	envErrs []error // environment values that do not parse
+}
+
+// envFloat, envInt and envDuration read a numeric variable; a value that
+// does not parse is remembered and reported by check.
+func (c *config) envFloat(env *environment, name string, def float64) float64 {
+	v := env.getenv(name)
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 {
+		c.envErrs = append(c.envErrs, fmt.Errorf("%s=%q: want a number ≥ 0", name, v))
+		return def
+	}
+	return f
+}
+
+func (c *config) envInt(env *environment, name string, def int) int {
+	return int(c.envFloat(env, name, float64(def)))
+}
+
+func (c *config) envDuration(env *environment, name string, def time.Duration) time.Duration {
+	v := env.getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		c.envErrs = append(c.envErrs, fmt.Errorf("%s=%q: want a positive duration such as 2s", name, v))
+		return def
+	}
+	return d
+}
+
+// check reports the first environment value that did not parse.
+func (c *config) check() error {
+	if len(c.envErrs) > 0 {
+		return usageError{c.envErrs[0].Error()}
+	}
+	return nil
+}
+
+// limits are the API's request limits from the configuration.
+func (c *config) limits() api.Limits {
+	l := api.Limits{Rate: c.RateLimit, Burst: c.RateBurst}
+	if c.RateLimit == 0 {
+		l.Rate = -1 // off
+	}
+	return l
 }
 
 func loadConfig(env *environment) config {
@@ -36,6 +98,9 @@ func loadConfig(env *environment) config {
 		BatchSize:         workflows.DefaultBatchSize,
 		ReconcileEvery:    24 * time.Hour,
 	}
+	c.RateLimit = c.envFloat(env, "SCIMFLOW_RATE_LIMIT", api.DefaultRate)
+	c.RateBurst = c.envInt(env, "SCIMFLOW_RATE_BURST", api.DefaultBurst)
+	c.NotifyTimeout = c.envDuration(env, "SCIMFLOW_NOTIFY_TIMEOUT", engine.DefaultNotifyTimeout)
 	if c.TemporalNamespace == "" {
 		c.TemporalNamespace = "default"
 	}

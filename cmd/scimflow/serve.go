@@ -29,8 +29,14 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 	fs := cfg.flagSet(name, env)
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "address to listen on (env SCIMFLOW_HTTP_ADDR)")
 	fs.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "external base URL (env SCIMFLOW_PUBLIC_URL); default: from each request")
+	fs.Float64Var(&cfg.RateLimit, "rate-limit", cfg.RateLimit, "requests per second per token, per replica (env SCIMFLOW_RATE_LIMIT); 0: off")
+	fs.IntVar(&cfg.RateBurst, "rate-burst", cfg.RateBurst, "requests a token may send at once (env SCIMFLOW_RATE_BURST)")
+	fs.DurationVar(&cfg.NotifyTimeout, "notify-timeout", cfg.NotifyTimeout, "how long a write waits for Temporal after its commit (env SCIMFLOW_NOTIFY_TIMEOUT)")
 	cfg.temporalFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := cfg.check(); err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -50,11 +56,14 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 	defer conn.Close()
 	// A committed write hands its queued work to Temporal from inside the
 	// store's write path; the API only reads live progress.
-	eng := &engine.Client{Temporal: conn.client, BatchSize: cfg.BatchSize, Logger: logger}
+	eng := &engine.Client{Temporal: conn.client, BatchSize: cfg.BatchSize, Logger: logger, NotifyTimeout: cfg.NotifyTimeout}
 	db.SetNotifier(eng)
 	reg := metrics.New()
 	srv := &api.Server{Auth: db, Orgs: db, Users: db, Groups: db, EntryPoints: db, Access: db, Tokens: db, Sessions: db, Live: eng,
-		Ready: []api.Pinger{db}, Metrics: reg, Logger: logger, PublicURL: cfg.PublicURL}
+		Ready: []api.Pinger{db}, Metrics: reg, Logger: logger, PublicURL: cfg.PublicURL, Limits: cfg.limits()}
+	if cfg.PublicURL == "" && !dev {
+		logger.Warn("SCIMFLOW_PUBLIC_URL is not set: Location headers and meta.location follow each request's Host header; set it to the URL identity providers use")
+	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
@@ -97,7 +106,11 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 
 // serveHTTP serves until ctx ends, then drains in-flight requests.
 func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// A client has 30 s to send a request (bodies are at most 4 MiB) and
+	// 5 minutes to read the answer (a group of a million members streams
+	// in well under that): a slow client cannot hold a connection forever.
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

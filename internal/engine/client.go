@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -29,7 +30,23 @@ type Client struct {
 	Temporal  client.Client
 	BatchSize int          // users per activity; 0: workflows.DefaultBatchSize
 	Logger    *slog.Logger // nil: slog.Default()
+
+	// NotifyTimeout bounds how long a committed write waits for Temporal
+	// (0: DefaultNotifyTimeout). After a failed notification, the next
+	// ones are skipped for NotifyBackoff (0: DefaultNotifyBackoff): while
+	// Temporal is down, writes answer at once and the sweeper delivers
+	// their work when it is back.
+	NotifyTimeout time.Duration
+	NotifyBackoff time.Duration
+
+	downUntil atomic.Int64 // unix nanoseconds; notifications are skipped before it
 }
+
+// Defaults of Client's notification bounds.
+const (
+	DefaultNotifyTimeout = 2 * time.Second
+	DefaultNotifyBackoff = 10 * time.Second
+)
 
 func (e *Client) logger() *slog.Logger {
 	if e.Logger == nil {
@@ -38,19 +55,39 @@ func (e *Client) logger() *slog.Logger {
 	return e.Logger
 }
 
-// Committed hands the work a committed write queued to Temporal. The work
-// is in the database already; when Temporal cannot be reached it is
-// logged, and the sweeper hands the work over later.
+// Committed hands the work a committed write queued to Temporal. The
+// commit is the promise: the work is in the database already, so this is
+// best effort, bounded by NotifyTimeout, and skipped while Temporal was
+// recently unreachable; the sweeper hands over whatever it did not
+// deliver. A client that hangs up after the commit does not cancel it.
 func (e *Client) Committed(ctx context.Context, q scimflow.Queued) {
+	if time.Now().UnixNano() < e.downUntil.Load() {
+		e.logger().DebugContext(ctx, "Temporal recently unreachable: notification left to the sweeper", "org", q.OrgID)
+		return
+	}
+	timeout := e.NotifyTimeout
+	if timeout <= 0 {
+		timeout = DefaultNotifyTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	var err error
 	if rec := q.Recalculation; rec != nil {
-		if err := e.RecalculateGroup(ctx, rec); err != nil {
-			e.logger().WarnContext(ctx, "recalculation not started; the sweeper will retry", "recalculation", rec.ID, "error", err)
+		if err = e.RecalculateGroup(ctx, rec); err != nil {
+			e.logger().WarnContext(ctx, "recalculation not started; the sweeper will hand it over", "recalculation", rec.ID, "error", err)
 		}
 	}
-	if q.Members {
-		if err := e.MembersChanged(ctx, q.OrgID); err != nil {
-			e.logger().WarnContext(ctx, "membership recalculation not signalled; the sweeper will retry", "org", q.OrgID, "error", err)
+	if q.Members && err == nil {
+		if err = e.MembersChanged(ctx, q.OrgID); err != nil {
+			e.logger().WarnContext(ctx, "membership recalculation not signalled; the sweeper will hand it over", "org", q.OrgID, "error", err)
 		}
+	}
+	if err != nil {
+		backoff := e.NotifyBackoff
+		if backoff <= 0 {
+			backoff = DefaultNotifyBackoff
+		}
+		e.downUntil.Store(time.Now().Add(backoff).UnixNano())
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 type Metrics struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
-	drift    *prometheus.CounterVec
+	drift    prometheus.Counter
 }
 
 // New returns a registry with the Go runtime, process and scimflow metrics.
@@ -25,10 +25,12 @@ func New() *Metrics {
 			Name: "scimflow_http_requests_total",
 			Help: "HTTP requests by surface (scim, admin, ui, ops) and status class.",
 		}, []string{"surface", "status"}),
-		drift: prometheus.NewCounterVec(prometheus.CounterOpts{
+		// No org label: /metrics is unauthenticated and must not list
+		// tenants. The warning logged with each repair names the org.
+		drift: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "scimflow_reconcile_repaired_rows_total",
 			Help: "Effective-role rows that reconciliation found wrong and repaired; should stay 0.",
-		}, []string{"org"}),
+		}),
 	}
 	m.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), m.requests, m.drift)
 	return m
@@ -47,5 +49,5 @@ func (m *Metrics) ObserveRequest(surface string, status int) {
 
 // AddDrift counts rows repaired by reconciliation (activities.Metrics).
 func (m *Metrics) AddDrift(orgID string, rows int) {
-	m.drift.WithLabelValues(orgID).Add(float64(rows))
+	m.drift.Add(float64(rows))
 }

@@ -3,6 +3,7 @@ package scimflow
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. Each surface (SCIM, admin JSON, HTML) maps them to HTTP in
@@ -16,8 +17,10 @@ const (
 	ECONFLICT     = "conflict"           // a uniqueness rule would be broken (409)
 	EPRECONDITION = "precondition"       // If-Match did not match (412)
 	ETOOLARGE     = "too_large"          // body or result set over a limit (413)
+	ERATELIMITED  = "rate_limited"       // too many requests for now; retry after RetryAfter (429)
 	ENOTIMPL      = "not_implemented"    // a feature scimflow does not offer (501)
 	EINTERNAL     = "internal"           // anything else; never shown to clients (500)
+	EUNAVAILABLE  = "unavailable"        // a dependency failed transiently; retry (503)
 )
 
 // SCIM detail error types of RFC 7644 §3.12, table 9. They refine EINVALID
@@ -43,6 +46,9 @@ type Error struct {
 	Reason   string // optional machine-readable refinement for the admin API (plan_not_supported, ...)
 	Message  string
 	Err      error // underlying cause, never rendered
+	// RetryAfter, for ERATELIMITED and EUNAVAILABLE, is when the client
+	// may try again (the Retry-After header); 0 means one second.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -100,6 +106,19 @@ func ErrorCode(err error) string {
 		return e.Code
 	}
 	return EINTERNAL
+}
+
+// RetryAfter returns how long a client should wait before retrying err,
+// and false when retrying later does not help.
+func RetryAfter(err error) (time.Duration, bool) {
+	var e *Error
+	if !errors.As(err, &e) || (e.Code != ERATELIMITED && e.Code != EUNAVAILABLE) {
+		return 0, false
+	}
+	if e.RetryAfter <= 0 {
+		return time.Second, true
+	}
+	return e.RetryAfter, true
 }
 
 // ErrorMessage returns the client-safe message of err.

@@ -30,14 +30,38 @@ func (db *DB) SetNotifier(n Notifier) {
 // write runs fn in a transaction and, once it has committed, hands what
 // fn queued to the notifier. It is the one way a write that can queue
 // recalculations reaches the database.
+//
+// A transaction that failed before its commit because the connection was
+// lost, or that the database aborted to break a deadlock, changed nothing,
+// so it runs once more, from a fresh read. When the connection is lost
+// during the commit itself, nobody knows whether it committed: that is
+// answered as unavailable, never retried here.
 func (db *DB) write(ctx context.Context, op string, fn func(tx *gorm.DB, q *scimflow.Queued) error) error {
-	var q scimflow.Queued
-	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return fn(tx, &q) })
-	if err != nil {
+	for attempt := 1; ; attempt++ {
+		var q scimflow.Queued
+		committing := false
+		err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := fn(tx, &q); err != nil {
+				return err
+			}
+			committing = true
+			return nil
+		})
+		if err == nil {
+			if b := db.notifier.Load(); b != nil && b.n != nil && !q.Empty() {
+				b.n.Committed(ctx, q)
+			}
+			return nil
+		}
+		if attempt == 1 && !committing && ctx.Err() == nil {
+			if connectionLost(err) {
+				db.dropIdle() // they died with this one: retry on a new connection
+				continue
+			}
+			if abortedTx(err) {
+				continue
+			}
+		}
 		return internal(op, err)
 	}
-	if b := db.notifier.Load(); b != nil && b.n != nil && !q.Empty() {
-		b.n.Committed(ctx, q)
-	}
-	return nil
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"testing"
 	"time"
@@ -133,5 +134,61 @@ func testGroupMemberPage(t *testing.T, db *store.DB) {
 	}
 	if _, err := db.GroupMemberPage(ctx, org, g.ID, "", 2); scimflow.ErrorCode(err) != scimflow.ENOTFOUND {
 		t.Errorf("GroupMemberPage of a deleted group = %v, want ENOTFOUND", err)
+	}
+}
+
+// TestWritesSurviveTerminatedConnections: after the database drops every
+// pooled connection (a restart, a failover, pg_terminate_backend), a
+// write is retried once on a fresh connection and succeeds; a read is
+// retried by the pool or answered as unavailable (503), never as an
+// internal error.
+func TestWritesSurviveTerminatedConnections(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testenv.DB(t)
+	org := newOrg(t, db)
+	var ids []string
+	for i := range 4 {
+		u, err := db.CreateUser(ctx, org, &scimflow.User{UserName: fmt.Sprint("u", i), Active: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, u.ID)
+	}
+	sqlDB, _ := db.SQL()
+	parallel := func(fn func(id string) error) error {
+		errs := make(chan error, len(ids))
+		for _, id := range ids {
+			go func() { errs <- fn(id) }()
+		}
+		var first error
+		for range ids {
+			if err := <-errs; err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
+	for round := range 5 {
+		// Fill the pool with connections used just now (so the pool does
+		// not ping them), then kill every one but the killer's.
+		parallel(func(string) error { _, err := sqlDB.ExecContext(ctx, "SELECT pg_sleep(0.02)"); return err })
+		if _, err := sqlDB.ExecContext(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"); err != nil {
+			t.Fatal(err)
+		}
+		title := fmt.Sprintf("round %d", round)
+		err := parallel(func(id string) error {
+			_, err := db.UpdateUser(ctx, org, id, func(u *scimflow.User) error { u.Title = title; return nil })
+			return err
+		})
+		if err != nil {
+			t.Fatalf("round %d: write after terminated connections = %v", round, err)
+		}
+		parallel(func(string) error { _, err := sqlDB.ExecContext(ctx, "SELECT pg_sleep(0.02)"); return err })
+		sqlDB.ExecContext(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+		err = parallel(func(id string) error { _, err := db.FindUser(ctx, org, id); return err })
+		if err != nil && scimflow.ErrorCode(err) != scimflow.EUNAVAILABLE {
+			t.Fatalf("round %d: read after terminated connections = %v, want success or EUNAVAILABLE", round, err)
+		}
 	}
 }

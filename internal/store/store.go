@@ -13,6 +13,8 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,6 +31,9 @@ import (
 
 	"github.com/scimflow/scimflow/internal/scimflow"
 )
+
+// maxIdleConns is how many Postgres connections the pool keeps open idle.
+const maxIdleConns = 10
 
 // Dialect is the SQL flavour behind a DB.
 type Dialect string
@@ -97,7 +102,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		sqlDB.SetMaxOpenConns(1)
 	} else {
 		sqlDB.SetMaxOpenConns(20)
-		sqlDB.SetMaxIdleConns(10)
+		sqlDB.SetMaxIdleConns(maxIdleConns)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	if err := sqlDB.PingContext(ctx); err != nil {
@@ -151,6 +156,19 @@ func (db *DB) Ping(ctx context.Context) error {
 	return s.PingContext(ctx)
 }
 
+// dropIdle closes the pool's idle connections. When the database dropped
+// one connection (a restart, a failover, an administrator), it dropped the
+// others opened before too; the next statement then gets a fresh one
+// instead of another dead one.
+func (db *DB) dropIdle() {
+	s, err := db.gorm.DB()
+	if err != nil || db.dialect != Postgres {
+		return
+	}
+	s.SetMaxIdleConns(0)
+	s.SetMaxIdleConns(maxIdleConns)
+}
+
 // Close closes the connection pool.
 func (db *DB) Close() error {
 	s, err := db.gorm.DB()
@@ -197,6 +215,33 @@ func uniqueViolation(err error) (string, bool) {
 	return rest, true
 }
 
+// connectionLost reports whether err says the database connection failed
+// or went away (a restart, a failover, pg_terminate_backend), rather than
+// that the statement was wrong: the same request can succeed on a new
+// connection.
+func connectionLost(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// Class 08: connection exception; 57P01-57P03: the server is
+		// shutting down, crashed, or not accepting connections yet.
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
+		errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		strings.Contains(err.Error(), "conn closed")
+}
+
+// abortedTx reports whether err says the database rolled the transaction
+// back to resolve a conflict (deadlock, serialization failure): running it
+// again is safe and usually succeeds.
+func abortedTx(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}
+
 // internal wraps an unexpected driver error.
 func internal(op string, err error) error {
 	if err == nil {
@@ -208,6 +253,9 @@ func internal(op string, err error) error {
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
+	}
+	if connectionLost(err) {
+		return &scimflow.Error{Code: scimflow.EUNAVAILABLE, Message: "the database is briefly unavailable; retry", Err: fmt.Errorf("%s: %w", op, err)}
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
