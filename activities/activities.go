@@ -30,13 +30,18 @@ type Activities struct {
 	Metrics Metrics
 }
 
-// keepAlive heartbeats every 10 s until the returned function is called,
-// so that one long statement (a slow database, a wait for user locks) is
-// not mistaken for a dead worker.
+// keepAlive heartbeats three times per heartbeat timeout (at most every
+// 10 s) until the returned function is called, so that one long statement
+// (a slow database, a wait for user locks) is not mistaken for a dead
+// worker.
 func keepAlive(ctx context.Context) func() {
+	every := 10 * time.Second
+	if hb := activity.GetInfo(ctx).HeartbeatTimeout; hb > 0 {
+		every = min(every, hb/3)
+	}
 	done := make(chan struct{})
 	go func() {
-		t := time.NewTicker(10 * time.Second)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			activity.RecordHeartbeat(ctx)

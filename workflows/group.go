@@ -20,7 +20,10 @@ type GroupInput struct {
 	// BatchesPerRun bounds a run's history before it continues as new;
 	// 0 means batchesPerRun.
 	BatchesPerRun int
-	State         *GroupState
+	// HeartbeatTimeout is how soon a batch whose worker died is retried
+	// elsewhere; 0 means DefaultHeartbeatTimeout.
+	HeartbeatTimeout time.Duration
+	State            *GroupState
 }
 
 // GroupState is carried across continue-as-new, so a long recalculation
@@ -44,10 +47,13 @@ type GroupState struct {
 // with backoff capped at 30 s, so a recalculation waits out an outage
 // instead of failing half done; permanent ones (the org or group is gone)
 // stop at once.
-func activityOptions(ctx workflow.Context) workflow.Context {
+func activityOptions(ctx workflow.Context, heartbeat time.Duration) workflow.Context {
+	if heartbeat <= 0 {
+		heartbeat = DefaultHeartbeatTimeout
+	}
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 5 * time.Minute,
-		HeartbeatTimeout:    30 * time.Second,
+		HeartbeatTimeout:    heartbeat,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        time.Second,
 			BackoffCoefficient:     2,
@@ -57,6 +63,10 @@ func activityOptions(ctx workflow.Context) workflow.Context {
 		},
 	})
 }
+
+// DefaultHeartbeatTimeout is how long a batch may go without a heartbeat
+// before Temporal takes its worker for dead and retries it elsewhere.
+const DefaultHeartbeatTimeout = 30 * time.Second
 
 // ErrNotFound is the application error type activities use when the org
 // or group no longer exists: retrying cannot help.
@@ -133,7 +143,7 @@ func newGroupRecalculation(ctx workflow.Context, in GroupInput) (*groupRecalcula
 		batch:  in.BatchSize,
 		limit:  in.BatchesPerRun,
 		sig:    workflow.GetSignalChannel(ctx, SignalMappingChanged),
-		actx:   activityOptions(ctx),
+		actx:   activityOptions(ctx, in.HeartbeatTimeout),
 	}
 	if in.State != nil {
 		g.st = *in.State

@@ -81,7 +81,7 @@ func newMemberRecalculation(ctx workflow.Context, in MembersInput) (*memberRecal
 		batch:  in.BatchSize,
 		idle:   in.Idle,
 		sig:    workflow.GetSignalChannel(ctx, SignalOutbox),
-		actx:   activityOptions(ctx),
+		actx:   activityOptions(ctx, 0),
 	}
 	if in.State != nil {
 		m.st = *in.State

@@ -36,7 +36,7 @@ func ReconcileOrg(ctx workflow.Context, in ReconcileOrgInput) (ReconcileOrgResul
 	}); err != nil {
 		return res, err
 	}
-	actx := activityOptions(ctx)
+	actx := activityOptions(ctx, 0)
 	cursor := in.Cursor
 	for runBatches := 0; ; runBatches++ {
 		var r ReconcileResult
@@ -64,7 +64,7 @@ func ReconcileOrg(ctx workflow.Context, in ReconcileOrgInput) (ReconcileOrgResul
 // Temporal Schedule runs it.
 func ReconcileAll(ctx workflow.Context) (ReconcileOrgResult, error) {
 	var orgs []string
-	if err := workflow.ExecuteActivity(activityOptions(ctx), ActivityListOrgs).Get(ctx, &orgs); err != nil {
+	if err := workflow.ExecuteActivity(activityOptions(ctx, 0), ActivityListOrgs).Get(ctx, &orgs); err != nil {
 		return ReconcileOrgResult{}, err
 	}
 	var total ReconcileOrgResult

@@ -28,8 +28,10 @@ import (
 // sweeper's and reconcile command's calls.
 type Client struct {
 	Temporal  client.Client
-	BatchSize int          // users per activity; 0: workflows.DefaultBatchSize
-	Logger    *slog.Logger // nil: slog.Default()
+	BatchSize int // users per activity; 0: workflows.DefaultBatchSize
+	// HeartbeatTimeout of group batches; 0: workflows.DefaultHeartbeatTimeout.
+	HeartbeatTimeout time.Duration
+	Logger           *slog.Logger // nil: slog.Default()
 
 	// NotifyTimeout bounds how long a committed write waits for Temporal
 	// (0: DefaultNotifyTimeout). After a failed notification, the next
@@ -110,7 +112,8 @@ func (e *Client) RecalculateGroup(ctx context.Context, rec *scimflow.Recalculati
 	}
 	_, err := e.Temporal.SignalWithStartWorkflow(ctx, opts.ID, workflows.SignalMappingChanged,
 		workflows.MappingChanged{Version: rec.MappingVersion}, opts, workflows.GroupRecalculationName,
-		workflows.GroupInput{OrgID: rec.OrgID, GroupID: rec.GroupID, Version: rec.MappingVersion, BatchSize: e.BatchSize})
+		workflows.GroupInput{OrgID: rec.OrgID, GroupID: rec.GroupID, Version: rec.MappingVersion, BatchSize: e.BatchSize,
+			HeartbeatTimeout: e.HeartbeatTimeout})
 	return err
 }
 

@@ -22,6 +22,7 @@ import (
 type Env struct {
 	T          testing.TB
 	URL        string // base URL of the server, no trailing slash
+	DBURL      string // the database's URL, for other processes; "" for SQLite
 	Server     *api.Server
 	DB         *store.DB
 	OrgID      string
@@ -32,7 +33,10 @@ type Env struct {
 // Server starts the API on a fresh Postgres database.
 func Server(t testing.TB) *Env {
 	t.Helper()
-	return ServerOn(t, DB(t))
+	u := DatabaseURL(t)
+	e := ServerOn(t, openDB(t, u))
+	e.DBURL = u
+	return e
 }
 
 // ServerOn starts the API on db and bootstraps an org in it.

@@ -21,24 +21,39 @@ import (
 // attributes registered.
 func Temporal(t testing.TB) (client.Client, string) {
 	t.Helper()
+	addr, ns := TemporalServer(t)
+	return DialTemporal(t, addr, ns), ns
+}
+
+// TemporalServer returns the frontend address and namespace of a Temporal
+// server for t, with scimflow's search attributes registered:
+// TEST_TEMPORAL_ADDRESS when set, else an in-process test server that
+// stops with t. Other processes can reach it too.
+func TemporalServer(t testing.TB) (hostPort, namespace string) {
+	t.Helper()
 	if addr := os.Getenv("TEST_TEMPORAL_ADDRESS"); addr != "" {
 		ns := os.Getenv("TEST_TEMPORAL_NAMESPACE")
 		if ns == "" {
 			ns = "default"
 		}
-		c, err := client.Dial(client.Options{HostPort: addr, Namespace: ns})
-		if err != nil {
-			missing(t, "Temporal at TEST_TEMPORAL_ADDRESS %s: %v", addr, err)
-		}
-		t.Cleanup(c.Close)
-		ensureAttributes(t, c, ns)
-		return c, ns
+		ensureAttributes(t, DialTemporal(t, addr, ns), ns)
+		return addr, ns
 	}
 	ts := temporaltest.NewServer()
 	t.Cleanup(ts.Stop)
-	c := ts.GetDefaultClient()
-	ensureAttributes(t, c, ts.GetDefaultNamespace())
-	return c, ts.GetDefaultNamespace()
+	ensureAttributes(t, ts.GetDefaultClient(), ts.GetDefaultNamespace())
+	return ts.GetFrontendHostPort(), ts.GetDefaultNamespace()
+}
+
+// DialTemporal returns a client of the server at hostPort, closed with t.
+func DialTemporal(t testing.TB, hostPort, namespace string) client.Client {
+	t.Helper()
+	c, err := client.Dial(client.Options{HostPort: hostPort, Namespace: namespace})
+	if err != nil {
+		missing(t, "Temporal at %s: %v", hostPort, err)
+	}
+	t.Cleanup(c.Close)
+	return c
 }
 
 func ensureAttributes(t testing.TB, c client.Client, ns string) {
@@ -56,11 +71,17 @@ func ensureAttributes(t testing.TB, c client.Client, ns string) {
 func (e *Env) Engine(batchSize int) (*engine.Client, sdkworker.Worker) {
 	e.T.Helper()
 	c, _ := Temporal(e.T)
+	eng := e.UseEngine(c, batchSize)
+	return eng, e.NewWorker(c)
+}
+
+// UseEngine makes e's API and store hand their work to Temporal through c.
+func (e *Env) UseEngine(c client.Client, batchSize int) *engine.Client {
+	e.T.Helper()
 	eng := &engine.Client{Temporal: c, BatchSize: batchSize, Logger: e.Server.Logger}
 	e.Server.Live = eng
 	e.DB.SetNotifier(eng)
-	w := e.NewWorker(c)
-	return eng, w
+	return eng
 }
 
 // NewWorker starts a worker on c for e's database; it stops with the test.

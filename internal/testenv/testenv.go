@@ -207,7 +207,12 @@ func DatabaseURL(t testing.TB) string {
 // DB returns a store on a fresh, migrated Postgres database for t.
 func DB(t testing.TB) *store.DB {
 	t.Helper()
-	u := DatabaseURL(t)
+	return openDB(t, DatabaseURL(t))
+}
+
+// openDB opens the store at u for the duration of t.
+func openDB(t testing.TB, u string) *store.DB {
+	t.Helper()
 	db, err := store.Open(context.Background(), u)
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
