@@ -136,7 +136,7 @@ func union(a, b []string) []string {
 
 // checkEntryPoints verifies that every id is an entry point of org.
 func checkEntryPoints(tx *gorm.DB, orgID string, ids []string) error {
-	unknown, err := unknownIDs(tx, &entryPointRow{}, "org_id = ?", orgID, ids)
+	unknown, err := unknownIDs(tx, "entry_points", "org_id = ?", orgID, ids)
 	if err != nil || len(unknown) == 0 {
 		return err
 	}
