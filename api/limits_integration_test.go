@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"mime/multipart"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/scimflow/scimflow/api"
+	"github.com/scimflow/scimflow/internal/scimflow"
 	"github.com/scimflow/scimflow/internal/testenv"
 )
 
@@ -88,4 +90,26 @@ func TestRequestBoundsBeforeAuth(t *testing.T) {
 	if res2.Status != 200 || strings.Contains(string(res2.Body), "evil") {
 		t.Errorf("meta.location follows a forged Host: %d %s", res2.Status, res2.Body)
 	}
+}
+
+// TestOverLimitUserCanBeDeprovisioned: a user stored with more values
+// than today's limit (stored before the limits existed) can still be
+// patched, deactivation first of all; adding to the attribute is refused.
+func TestOverLimitUserCanBeDeprovisioned(t *testing.T) {
+	t.Parallel()
+	env := testenv.Server(t)
+	u := &scimflow.User{UserName: "many@example.com", Active: true}
+	for i := range 150 {
+		u.Emails = append(u.Emails, scimflow.MultiValue{Value: fmt.Sprintf("e%d@example.com", i), Type: "work"})
+	}
+	u, err := env.DB.CreateUser(context.Background(), env.OrgID, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := env.SCIM("PATCH", "/scim/v2/Users/"+u.ID, patchOp(map[string]any{"op": "replace", "path": "active", "value": false}))
+	if res.Status != 200 {
+		t.Fatalf("deactivating a user with 150 stored emails: %d %s", res.Status, res.Body)
+	}
+	res = env.SCIM("PATCH", "/scim/v2/Users/"+u.ID, patchOp(map[string]any{"op": "add", "path": "emails", "value": []any{map[string]any{"value": "more@example.com"}}}))
+	wantSCIMError(t, res, 400, "invalidValue")
 }

@@ -127,7 +127,7 @@ func (s *Server) patchGroup(c *gin.Context) error {
 			if err != nil {
 				return err
 			}
-			norm, err := schema.Normalize(doc, schema.GroupResourceType)
+			norm, err := schema.NormalizePatched(doc, schema.GroupResourceType)
 			if err != nil {
 				return err
 			}

@@ -122,7 +122,7 @@ func (s *Server) patchUser(c *gin.Context) error {
 		if err != nil {
 			return err
 		}
-		norm, err := schema.Normalize(doc, schema.UserResourceType)
+		norm, err := schema.NormalizePatched(doc, schema.UserResourceType)
 		if err != nil {
 			return err
 		}

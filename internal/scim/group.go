@@ -54,8 +54,9 @@ func DecodeGroup(doc map[string]any, raw map[string]any) (g *scimflow.Group, mem
 }
 
 // MemberIDs reads the user ids of a members value: an array of
-// {"value": id} objects (or one such object). Members of type Group are
-// refused: scimflow does not support nested groups.
+// {"value": id} objects (or one such object), at most
+// MaxMembersPerOperation. Members of type Group are refused: scimflow
+// does not support nested groups.
 func MemberIDs(v any) ([]string, error) {
 	var els []any
 	switch v := v.(type) {
@@ -67,6 +68,9 @@ func MemberIDs(v any) ([]string, error) {
 		els = []any{v}
 	default:
 		return nil, scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "members must be an array of objects with a value")
+	}
+	if err := checkMemberCount(len(els)); err != nil {
+		return nil, err
 	}
 	ids := make([]string, 0, len(els))
 	for _, el := range els {
@@ -218,6 +222,9 @@ func memberOp(op patch.Operation) (scimflow.MemberOp, error) {
 			return scimflow.MemberOp{}, scimflow.SCIMErrorf(scimflow.SCIMInvalidPath, "a filtered members path can only be removed; use add or replace on \"members\"")
 		}
 		ids, err := memberFilterIDs(p.Filter)
+		if err == nil {
+			err = checkMemberCount(len(ids))
+		}
 		if err != nil {
 			return scimflow.MemberOp{}, err
 		}
@@ -244,6 +251,15 @@ func memberOp(op patch.Operation) (scimflow.MemberOp, error) {
 			`"value": null is ambiguous for a remove of members: list the members to remove, or leave "value" out to remove every member`)
 	}
 	return scimflow.MemberOp{Kind: scimflow.MembersRemove, UserIDs: ids}, nil
+}
+
+// checkMemberCount refuses n members in one request or operation when n
+// is over MaxMembersPerOperation. The members of a group are applied as
+// per-member deltas in SQL: their number is the work the request asks of
+// the database.
+func checkMemberCount(n int) error {
+	members := schema.Group.Attribute("members")
+	return schema.CheckValueCount(members, members.Name, n)
 }
 
 // memberFilterIDs reads the ids of `value eq "id"` terms joined by or.

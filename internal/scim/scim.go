@@ -4,6 +4,11 @@
 // describe schemas (schema) and apply PATCH operations (patch).
 package scim
 
+import (
+	"github.com/scimflow/scimflow/internal/scim/patch"
+	"github.com/scimflow/scimflow/internal/scim/schema"
+)
+
 // Media type of every SCIM response (RFC 7644 §3.1).
 const MediaType = "application/scim+json"
 
@@ -24,7 +29,18 @@ const (
 // Limits advertised in ServiceProviderConfig and enforced by the API.
 const (
 	MaxBodyBytes    = 4 << 20 // 4 MiB: a PATCH with 10,000 member adds is ~600 KB
-	MaxOperations   = 20000   // PATCH operations per request
 	MaxResults      = 1000    // page size cap for list and .search
 	DefaultPageSize = 100
+
+	// PATCH operations per request, enforced by patch.Parse.
+	MaxOperations = patch.MaxOperations
+	// Values of one multi-valued attribute of a User (emails,
+	// phoneNumbers, ims, photos, addresses, entitlements, roles,
+	// x509Certificates) in a request and after a PATCH, enforced by
+	// schema.NormalizeValue, patch.Parse and patch.Apply.
+	MaxValuesPerAttribute = schema.MaxValuesPerAttribute
+	// Group members in one POST, PUT or PATCH operation, enforced by
+	// schema.NormalizeValue, patch.Parse and MemberIDs. A group may have
+	// more, added by several operations.
+	MaxMembersPerOperation = schema.MaxMembersPerOperation
 )

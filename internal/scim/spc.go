@@ -24,5 +24,14 @@ func ServiceProviderConfig(baseURL, docsURL string) map[string]any {
 		},
 		// Not in RFC 7643 §5, but useful to clients that size requests.
 		"maxRequestBodyBytes": MaxBodyBytes,
+		// Not in RFC 7643 §5 either: every limit a request is refused by,
+		// in one object (maxRequestBodyBytes stays where clients read it).
+		"limits": map[string]any{
+			"maxRequestBodyBytes":    MaxBodyBytes,
+			"maxResults":             MaxResults,
+			"maxPatchOperations":     MaxOperations,
+			"maxValuesPerAttribute":  MaxValuesPerAttribute,
+			"maxMembersPerOperation": MaxMembersPerOperation,
+		},
 	}
 }

@@ -159,22 +159,28 @@ func DecodeUser(doc map[string]any) (*scimflow.User, error) {
 	u.Roles = d.multi(doc, "roles")
 	u.X509Certificates = d.multi(doc, "x509Certificates")
 	for _, el := range d.elements(doc, "addresses") {
-		u.Addresses = append(u.Addresses, scimflow.Address{
+		a := scimflow.Address{
 			Formatted: d.str(el, "formatted"), StreetAddress: d.str(el, "streetAddress"), Locality: d.str(el, "locality"),
 			Region: d.str(el, "region"), PostalCode: d.str(el, "postalCode"), Country: d.str(el, "country"),
 			Type: d.str(el, "type"), Primary: el["primary"] == true,
-		})
+		}
+		if a != (scimflow.Address{}) { // only empty strings: encodes as nothing
+			u.Addresses = append(u.Addresses, a)
+		}
 	}
 	if e, ok := doc[EnterpriseURN].(map[string]any); ok && len(e) > 0 {
-		u.Enterprise = &scimflow.EnterpriseUser{
+		ent := &scimflow.EnterpriseUser{
 			EmployeeNumber: d.str(e, "employeeNumber"), CostCenter: d.str(e, "costCenter"), Organization: d.str(e, "organization"),
 			Division: d.str(e, "division"), Department: d.str(e, "department"),
 		}
 		if m, ok := e["manager"].(map[string]any); ok {
 			mg := &scimflow.Manager{Value: d.str(m, "value"), Ref: d.str(m, "$ref"), DisplayName: d.str(m, "displayName")}
 			if *mg != (scimflow.Manager{}) {
-				u.Enterprise.Manager = mg
+				ent.Manager = mg
 			}
+		}
+		if *ent != (scimflow.EnterpriseUser{}) { // only empty strings: encodes as nothing
+			u.Enterprise = ent
 		}
 	}
 	if d.err != nil {
@@ -228,6 +234,9 @@ func (d *decoder) multi(doc map[string]any, key string) []scimflow.MultiValue {
 			continue
 		}
 		out = append(out, mv)
+	}
+	if len(out) == 0 {
+		return nil // as if absent, which is how it encodes
 	}
 	return out
 }

@@ -281,7 +281,11 @@ func unknownIDs(tx *gorm.DB, table, cond, orgID string, ids []string) ([]string,
 	for i := 0; i < len(ids); i += chunk {
 		part := ids[i:min(i+chunk, len(ids))]
 		var found []string
-		q := "SELECT id FROM (SELECT * FROM " + table + " WHERE id IN ? OFFSET 0) t WHERE " + cond
+		fence := "OFFSET 0"
+		if tx.Dialector.Name() != "postgres" {
+			fence = "LIMIT -1 OFFSET 0" // SQLite's form; it plans by rules anyway
+		}
+		q := "SELECT id FROM (SELECT * FROM " + table + " WHERE id IN ? " + fence + ") t WHERE " + cond
 		if err := tx.Raw(q, part, orgID).Scan(&found).Error; err != nil {
 			return nil, err
 		}

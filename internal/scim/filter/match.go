@@ -143,7 +143,7 @@ func compareString(got string, op Op, want string, exact bool) bool {
 		}
 	}
 	if !exact {
-		got, want = fold(got), fold(want)
+		got, want = Fold(got), Fold(want)
 	}
 	switch op {
 	case OpCo:
@@ -302,10 +302,11 @@ func present(v any) bool {
 	return true
 }
 
-// fold maps every rune of s to the smallest rune of its Unicode simple case
-// folding orbit, so that fold(a) == fold(b) exactly when strings.EqualFold(a,
-// b), and co/sw/ew/gt/... can work on folded strings.
-func fold(s string) string {
+// Fold maps every rune of s to the smallest rune of its Unicode simple case
+// folding orbit, so that Fold(a) == Fold(b) exactly when strings.EqualFold(a,
+// b): co/sw/ew/gt/... work on folded strings, and folded strings key maps
+// of values compared without case.
+func Fold(s string) string {
 	return strings.Map(func(r rune) rune {
 		m := r
 		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {

@@ -225,8 +225,8 @@ func TestFold(t *testing.T) {
 		{"ÉCOLE", "école"},
 		{"Σίσυφος", "ΣΊΣΥΦΟΣ"},
 	} {
-		if fold(tt.a) != fold(tt.b) {
-			t.Errorf("fold(%q) = %q, fold(%q) = %q, want equal", tt.a, fold(tt.a), tt.b, fold(tt.b))
+		if Fold(tt.a) != Fold(tt.b) {
+			t.Errorf("Fold(%q) = %q, Fold(%q) = %q, want equal", tt.a, Fold(tt.a), tt.b, Fold(tt.b))
 		}
 	}
 }

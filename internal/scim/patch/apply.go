@@ -51,10 +51,17 @@ import (
 //     "members"), that value identifies an element: adding an existing
 //     member again is a no-op.
 //
+// Apply runs while the resource is locked, so an operation costs time
+// linear in the values of the attribute it changes, which the limits
+// bound: values are merged and removed through maps (see key.go), never
+// compared pairwise.
+//
 // Errors are *scimflow.Error: invalidPath for a path naming no attribute
 // of rt, mutability for readOnly targets (id, meta, groups), changed
 // immutable values and removed required attributes (RFC 7644 §3.5.2.2),
-// invalidValue for values of the wrong type, invalidFilter and noTarget.
+// invalidValue for values of the wrong type and for more values than a
+// multi-valued attribute's limit (schema.Attribute.ValueLimit: an
+// operation may neither give nor leave more), invalidFilter and noTarget.
 // Messages name the failing operation by its index in ops.
 func Apply(doc map[string]any, ops []Operation, rt schema.ResourceType) (map[string]any, error) {
 	if _, ok := schema.SchemaByID(rt.Schema); !ok {

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/scimflow/scimflow/internal/scim/filter"
+	"github.com/scimflow/scimflow/internal/scim/schema"
 	"github.com/scimflow/scimflow/internal/scimflow"
 )
 
@@ -27,6 +28,9 @@ const (
 	OpReplace = "replace"
 	OpRemove  = "remove"
 )
+
+// MaxOperations is the most operations one PATCH request may hold.
+const MaxOperations = 20000
 
 // Operation is one element of "Operations" (RFC 7644 §3.5.2).
 type Operation struct {
@@ -46,6 +50,12 @@ type Operation struct {
 // is optional for add and replace and required for remove (noTarget, RFC
 // 7644 §3.5.2.2); an empty path counts as absent. add and replace need a
 // "value", which may be null (the attribute becomes unassigned).
+//
+// A request holds at most MaxOperations operations, and no operation gives
+// a multi-valued attribute more values than its limit
+// (schema.Attribute.ValueLimit). Apply checks the limit again, against the
+// resource and its values; checking here too refuses an oversized request
+// before any resource is read and locked.
 //
 // Errors are *scimflow.Error with scimType invalidSyntax, invalidPath,
 // invalidValue or noTarget.
@@ -74,15 +84,68 @@ func Parse(body []byte) ([]Operation, error) {
 	if !ok || len(list) == 0 {
 		return nil, scimflow.SCIMErrorf(scimflow.SCIMInvalidSyntax, "\"Operations\" must be an array of one or more operations")
 	}
+	if len(list) > MaxOperations {
+		return nil, scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "\"Operations\" has %d operations; at most %d are allowed", len(list), MaxOperations)
+	}
 	ops := make([]Operation, 0, len(list))
 	for i, v := range list {
 		op, err := parseOperation(v)
+		if err == nil {
+			err = checkValueCounts(op)
+		}
 		if err != nil {
 			return nil, withPrefix(i, err)
 		}
 		ops = append(ops, op)
 	}
 	return ops, nil
+}
+
+// checkValueCounts returns an invalidValue error when op gives a
+// multi-valued attribute more values than its limit. Parse knows no
+// resource type, so a path is resolved against each, and the largest limit
+// applies. Attributes of extensions are left to Apply: no extension
+// scimflow serves has a multi-valued attribute.
+func checkValueCounts(op Operation) error {
+	if op.Path != nil {
+		return checkValueCount(*op.Path, op.Value)
+	}
+	m, _ := op.Value.(map[string]any)
+	for _, k := range schema.SortedKeys(m) {
+		if _, isArray := m[k].([]any); !isArray {
+			continue
+		}
+		p, err := filter.ParsePath(k)
+		if err != nil {
+			continue // not an attribute: Apply ignores it
+		}
+		if err := checkValueCount(p, m[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkValueCount checks the values v given for the whole attribute p.
+func checkValueCount(p filter.Path, v any) error {
+	arr, ok := v.([]any)
+	if !ok || p.Filter != nil || p.SubAttr != "" || p.Attr.SubAttr != "" {
+		return nil // one value at most
+	}
+	var widest *schema.Resolved
+	for _, rt := range schema.ResourceTypes() {
+		r, ok := schema.Lookup(rt, p.Attr)
+		if !ok || !r.Attr.MultiValued || r.Attr.Mutability == schema.MutabilityReadOnly {
+			continue // read-only values (a User's groups) are ignored or refused, never stored
+		}
+		if widest == nil || r.Attr.ValueLimit() > widest.Attr.ValueLimit() {
+			widest = &r
+		}
+	}
+	if widest == nil {
+		return nil
+	}
+	return schema.CheckValueCount(widest.Attr, widest.String(), len(arr))
 }
 
 func parseOperation(v any) (Operation, error) {

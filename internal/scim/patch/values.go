@@ -25,10 +25,12 @@ func setMulti(op string, c map[string]any, r schema.Resolved, v any) error {
 	add, _ := nv.([]any)
 	vals := asArray(c[r.Attr.Name])
 	touched := make([]bool, len(vals))
+	seen := newValueSet(r.Attr, vals)
 	for _, e := range add {
-		if slices.ContainsFunc(vals, func(x any) bool { return sameValue(r.Attr, x, e) }) {
+		if seen.has(e) {
 			continue
 		}
+		seen.add(e)
 		vals = append(vals, e)
 		touched = append(touched, true)
 	}
@@ -285,7 +287,10 @@ func matches(vals []any, t target) []bool {
 
 // storeValues stores vals as the values of r in c, dropping nil and empty
 // values, and keeps "primary" unique: a touched value with primary=true
-// demotes the others (RFC 7643 §2.4).
+// demotes the others (RFC 7643 §2.4). No operation may leave more values
+// than the attribute's limit (schema.Attribute.ValueLimit): adds to values
+// already there would otherwise grow the attribute without bound, and
+// each operation of a long request would cost more than the last.
 func storeValues(c map[string]any, r schema.Resolved, vals []any, touched []bool) error {
 	var keep []any
 	primary := -1
@@ -300,6 +305,12 @@ func storeValues(c map[string]any, r schema.Resolved, vals []any, touched []bool
 			primary = len(keep)
 		}
 		keep = append(keep, v)
+	}
+	// Only growth past the limit is refused: an attribute stored with more
+	// values before the limits existed can still shrink or change.
+	old, _ := c[r.Attr.Name].([]any)
+	if limit := r.Attr.ValueLimit(); len(keep) > limit && len(keep) > len(old) {
+		return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "attribute %q would have %d values; at most %d are allowed", attrName(r), len(keep), limit)
 	}
 	if primary >= 0 {
 		for i, v := range keep {
@@ -331,61 +342,14 @@ func removeListed(c map[string]any, r schema.Resolved, v any) error {
 		return err
 	}
 	listed, _ := nv.([]any)
+	set := newListedSet(r.Attr, listed)
 	vals := asArray(c[r.Attr.Name])
 	for i, x := range vals {
-		if slices.ContainsFunc(listed, func(l any) bool { return contains(r.Attr, x, l) }) {
+		if set.has(x) {
 			vals[i] = nil
 		}
 	}
 	return storeValues(c, r, vals, make([]bool, len(vals)))
-}
-
-// contains reports whether the value x of a has every sub-attribute value
-// of want.
-func contains(a *schema.Attribute, x, want any) bool {
-	w, ok := want.(map[string]any)
-	if !ok {
-		return equalValue(a, x, want)
-	}
-	m, ok := x.(map[string]any)
-	if !ok {
-		return false
-	}
-	for k, wv := range w {
-		sub := a.SubAttribute(k)
-		if sub == nil || !equalValue(sub, m[k], wv) {
-			return false
-		}
-	}
-	return true
-}
-
-// sameValue reports whether x and y are the same value of the
-// multi-valued attribute a: equal, or, when a's "value" sub-attribute is
-// immutable (Group members), with the same "value".
-func sameValue(a *schema.Attribute, x, y any) bool {
-	if reflect.DeepEqual(x, y) {
-		return true
-	}
-	sub := a.SubAttribute("value")
-	if sub == nil || sub.Mutability != schema.MutabilityImmutable {
-		return false
-	}
-	xm, _ := x.(map[string]any)
-	ym, _ := y.(map[string]any)
-	xv, ok := xm["value"]
-	return ok && equalValue(sub, xv, ym["value"])
-}
-
-// equalValue compares two values of the simple attribute a, honouring its
-// caseExact characteristic (RFC 7643 §2.2).
-func equalValue(a *schema.Attribute, x, y any) bool {
-	xs, ok1 := x.(string)
-	ys, ok2 := y.(string)
-	if ok1 && ok2 && !a.CaseExact {
-		return strings.EqualFold(xs, ys)
-	}
-	return reflect.DeepEqual(x, y)
 }
 
 func isObject(v any) bool {

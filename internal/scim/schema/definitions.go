@@ -168,6 +168,7 @@ var Group = Schema{
 			Type:        TypeComplex,
 			MultiValued: true,
 			Description: "A list of members of the Group.",
+			MaxValues:   MaxMembersPerOperation,
 			SubAttributes: []Attribute{
 				{Name: "value", Type: TypeString, Description: "Identifier of the member of this Group.", Mutability: MutabilityImmutable},
 				{Name: "$ref", Type: TypeReference, ReferenceTypes: []string{"User"}, Description: "The URI of the User that is a member of this Group. Nested groups are not supported.", Mutability: MutabilityImmutable},

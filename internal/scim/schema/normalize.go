@@ -34,12 +34,26 @@ import (
 //   - "schemas" is kept as given.
 //
 // A value of the wrong type is an invalidValue error naming the attribute,
-// as is an attribute given twice under different spellings.
+// as are an attribute given twice under different spellings and a
+// multi-valued attribute with more values than its Attribute.ValueLimit.
 func Normalize(doc map[string]any, rt ResourceType) (map[string]any, error) {
+	return normalize(doc, rt, true)
+}
+
+// NormalizePatched is Normalize for the result of a PATCH on a stored
+// resource: the patch already held every attribute it changed to the value
+// limits, and attributes it did not touch are as they were stored. A user
+// stored with more values than today's limit can still be patched (for
+// example deactivated) without first losing values.
+func NormalizePatched(doc map[string]any, rt ResourceType) (map[string]any, error) {
+	return normalize(doc, rt, false)
+}
+
+func normalize(doc map[string]any, rt ResourceType, limits bool) (map[string]any, error) {
 	if core, _ := rt.schemas(); core == nil {
 		return nil, scimflow.Errorf(scimflow.EINTERNAL, "resource type %q has no known schema", rt.ID)
 	}
-	n := normalizer{rt: rt, out: make(map[string]any, len(doc)), seen: make(map[string]bool)}
+	n := normalizer{rt: rt, out: make(map[string]any, len(doc)), seen: make(map[string]bool), limits: limits}
 	for _, k := range SortedKeys(doc) {
 		if err := n.key(k, doc[k]); err != nil {
 			return nil, err
@@ -54,9 +68,10 @@ func Normalize(doc map[string]any, rt ResourceType) (map[string]any, error) {
 }
 
 type normalizer struct {
-	rt   ResourceType
-	out  map[string]any
-	seen map[string]bool // canonical paths already assigned
+	limits bool // refuse multi-valued attributes over their ValueLimit
+	rt     ResourceType
+	out    map[string]any
+	seen   map[string]bool // canonical paths already assigned
 }
 
 // key normalizes the top-level member k: v of a client document.
@@ -106,7 +121,7 @@ func (n *normalizer) assign(r Resolved, v any) error {
 		return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "attribute %q is given more than once", name)
 	}
 	n.seen[strings.ToLower(name)] = true
-	nv, err := NormalizeValue(*r.Target(), name, v)
+	nv, err := normalizeValue(*r.Target(), name, v, n.limits)
 	if err != nil || nv == nil {
 		return err
 	}
@@ -147,9 +162,13 @@ func (n *normalizer) assign(r Resolved, v any) error {
 // object: the attribute is unassigned (RFC 7644 §3.5.1). A number where a
 // string is expected, an object where a string is expected, a string where
 // an array of objects is expected, more than one primary value (RFC 7643
-// §2.4) and other mismatches are invalidValue errors; name is the
-// attribute path they mention.
+// §2.4), more values than the attribute's ValueLimit and other mismatches
+// are invalidValue errors; name is the attribute path they mention.
 func NormalizeValue(a Attribute, name string, v any) (any, error) {
+	return normalizeValue(a, name, v, true)
+}
+
+func normalizeValue(a Attribute, name string, v any, limits bool) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -167,6 +186,11 @@ func NormalizeValue(a Attribute, name string, v any) (any, error) {
 			return nil, typeError(name, "an array of objects", v)
 		}
 		in = []any{v}
+	}
+	// Counted before any value is looked at: a request over the limit
+	// costs no more than one within it.
+	if err := CheckValueCount(&a, name, len(in)); limits && err != nil {
+		return nil, err
 	}
 	out := make([]any, 0, len(in))
 	primaries := 0

@@ -11,6 +11,8 @@ package schema
 import (
 	"encoding/json"
 	"strings"
+
+	"github.com/scimflow/scimflow/internal/scimflow"
 )
 
 // Schema URNs (RFC 7643 §8.7, RFC 7644 §3.1 and §4).
@@ -75,6 +77,40 @@ type Attribute struct {
 	CanonicalValues []string
 	ReferenceTypes  []string    // for TypeReference: "User", "Group", "external", "uri"
 	SubAttributes   []Attribute // for TypeComplex
+	// MaxValues, for a multi-valued attribute, is the most values one
+	// request (or one PATCH operation) may give it; 0 means
+	// MaxValuesPerAttribute. It is scimflow's, not a characteristic of
+	// RFC 7643 §7, and is not rendered by GET /Schemas.
+	MaxValues int
+}
+
+// Limits on the values of multi-valued attributes. RFC 7643 sets none, but
+// every value costs work while a resource is locked, and real directories
+// send a handful: Entra ID and Okta never send more than about ten emails,
+// phone numbers or roles. Group members are bounded per request, not per
+// group: a group grows by many PATCH operations, and Entra ID sends at most
+// a few hundred members in one.
+const (
+	MaxValuesPerAttribute  = 100
+	MaxMembersPerOperation = 10000
+)
+
+// ValueLimit returns the most values a request may give the multi-valued
+// attribute a (see MaxValues).
+func (a *Attribute) ValueLimit() int {
+	if a.MaxValues > 0 {
+		return a.MaxValues
+	}
+	return MaxValuesPerAttribute
+}
+
+// CheckValueCount returns an invalidValue error naming the attribute name
+// when n values exceed the limit of the multi-valued attribute a.
+func CheckValueCount(a *Attribute, name string, n int) error {
+	if limit := a.ValueLimit(); n > limit {
+		return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "attribute %q has %d values; at most %d are allowed", name, n, limit)
+	}
+	return nil
 }
 
 // SubAttribute returns the sub-attribute of a named name, compared
