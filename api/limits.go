@@ -33,7 +33,7 @@ type Limits struct {
 const (
 	DefaultRate         = 100
 	DefaultBurst        = 200
-	DefaultOrgHeavy     = 4
+	DefaultOrgHeavy     = 2
 	DefaultOrgHeavyWait = 10 * time.Second
 )
 

@@ -16,7 +16,7 @@ import (
 )
 
 // withLimits serves env's API again with other limits.
-func withLimits(t *testing.T, env *testenv.Env, l api.Limits) *testenv.Env {
+func withLimits(t testing.TB, env *testenv.Env, l api.Limits) *testenv.Env {
 	t.Helper()
 	srv := *env.Server
 	srv.Limits = l
