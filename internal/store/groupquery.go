@@ -11,11 +11,12 @@ import (
 
 const groupURN = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
-// groupColumns maps lower-cased Group attribute paths to columns of groups g.
+// groupColumns maps lower-cased Group attribute paths to columns of groups
+// g; search marks the columns of the groups_search index.
 var groupColumns = map[string]column{
 	"id":                {expr: "g.id", caseExact: true},
 	"externalid":        {expr: "g.external_id", caseExact: true, nullable: true},
-	"displayname":       {expr: "g.display_name"},
+	"displayname":       {expr: "g.display_name", search: true},
 	"meta.created":      {expr: "g.created_at", kind: kindTime},
 	"meta.lastmodified": {expr: "g.updated_at", kind: kindTime},
 	"meta.resourcetype": {expr: "'Group'", caseExact: true},
@@ -52,15 +53,9 @@ func (groupResolver) compare(b *sqlBuilder, c *filter.Compare, inMulti string) e
 			return invalidFilter("members can be filtered by value only, not %q", p.String())
 		}
 		if c.Op == filter.OpPr {
-			b.w("EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = g.id)")
-			return nil
+			return b.exists(membersOf, nil, nil)
 		}
-		b.w("EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = g.id AND ")
-		if err := b.condition(col, c); err != nil {
-			return err
-		}
-		b.w(")")
-		return nil
+		return b.exists(membersOf, nil, func() error { return b.condition(col, c) })
 	}
 	if strings.EqualFold(p.Name, "schemas") && p.SubAttr == "" {
 		s, ok := c.Value.(string)
@@ -89,17 +84,15 @@ func (groupResolver) valuePath(b *sqlBuilder, vp *filter.ValuePath) error {
 	if !strings.EqualFold(vp.Attr.Name, "members") || (vp.Attr.URI != "" && !strings.EqualFold(vp.Attr.URI, groupURN)) {
 		return invalidFilter("%q is not a multi-valued attribute of Group", vp.Attr.String())
 	}
-	b.w("EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = g.id AND ")
-	if err := b.expr(vp.Filter, "members"); err != nil {
-		return err
-	}
-	b.w(")")
-	return nil
+	return b.exists(membersOf, vp, func() error { return b.expr(vp.Filter, "members") })
 }
 
-func (groupResolver) order(sortBy string) (string, error) {
+// membersOf is the FROM and WHERE of a subquery over the members of group g.
+const membersOf = "SELECT 1 FROM group_members gm WHERE gm.group_id = g.id"
+
+func (groupResolver) order(sortBy string) (string, bool, error) {
 	if sortBy == "" {
-		return "", nil
+		return "", false, nil
 	}
 	p, err := filter.ParsePath(sortBy)
 	key := strings.ToLower(p.Attr.Name)
@@ -108,17 +101,27 @@ func (groupResolver) order(sortBy string) (string, error) {
 	}
 	col, ok := groupColumns[key]
 	if err != nil || p.Filter != nil || !ok {
-		return "", scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "cannot sort Groups by %q", sortBy)
+		return "", false, scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "cannot sort Groups by %q", sortBy)
 	}
-	return sortKey(col), nil
+	return sortKey(col), false, nil
 }
 
 // ListGroups returns a page of the groups of org and the total number of
 // matches.
 func (db *DB) ListGroups(ctx context.Context, orgID string, q scim.ListQuery) ([]*scimflow.Group, int, error) {
+	return db.listGroups(ctx, orgID, q, LargeOrg)
+}
+
+// groupsList is the list of the groups of org, which is large above
+// large groups.
+func groupsList(orgID string, large int) resourceList {
+	return resourceList{table: "groups g", alias: "g", orgID: orgID, noun: "groups", search: "displayName", r: groupResolver{}, large: large}
+}
+
+// listGroups is ListGroups for an org that is large above large groups.
+func (db *DB) listGroups(ctx context.Context, orgID string, q scim.ListQuery, large int) ([]*scimflow.Group, int, error) {
 	var rows []groupRow
-	l := resourceList{table: "groups g", alias: "g", cond: "g.org_id = ?", args: []any{orgID}, r: groupResolver{}}
-	total, err := db.find(ctx, l, q, &rows)
+	total, err := db.find(ctx, groupsList(orgID, large), q, &rows)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unicode"
+
+	"gorm.io/gorm"
 
 	"github.com/scimflow/scimflow/internal/scim"
 	"github.com/scimflow/scimflow/internal/scim/filter"
@@ -19,21 +22,40 @@ const (
 	kindTime
 )
 
+// LargeOrg is the number of users (or groups) above which an org is
+// large. The lists of a large org refuse what no index can serve: a
+// substring match that would test each of its rows, and a sort by a
+// multi-valued attribute, which runs a subquery per row. One org's heavy
+// lists then cannot slow every other org down. Smaller orgs get both.
+const LargeOrg = 10_000
+
 // column is where a singular user attribute lives.
 type column struct {
 	expr      string
 	kind      attrKind
 	caseExact bool
 	nullable  bool
+	// search: a trigram index (users_search, groups_search; migration
+	// 00005) serves co, sw and ew on lower(expr), or, for emails, on the
+	// user's email_search.
+	search bool
 }
 
-// sqlBuilder accumulates a WHERE clause and its arguments.
+// sqlBuilder accumulates a WHERE clause and its arguments, and what the
+// clause costs.
 type sqlBuilder struct {
 	dialect Dialect
 	r       resolver
 	sb      strings.Builder
 	args    []any
 	depth   int
+
+	pin       bool              // write the conditions of a search query (see pinned)
+	top       bool              // what is being written must hold for every match (it is and-ed with the whole filter)
+	vp        *filter.ValuePath // the value path being written, if any
+	narrowed  bool              // a search index finds a superset of the matches
+	substring string            // the first co, sw or ew, as the client wrote it
+	unindexed string            // the first co, sw or ew that no search index serves
 }
 
 func (b *sqlBuilder) w(s string)       { b.sb.WriteString(s) }
@@ -51,8 +73,9 @@ type resolver interface {
 	// valuePath writes attr[filter].
 	valuePath(b *sqlBuilder, vp *filter.ValuePath) error
 	// order returns the ORDER BY expression of a sortBy attribute path
-	// (RFC 7644 §3.4.2.3), "" when every row sorts alike.
-	order(sortBy string) (string, error)
+	// (RFC 7644 §3.4.2.3), "" when every row sorts alike; perRow when it
+	// is a subquery run for each row.
+	order(sortBy string) (expr string, perRow bool, err error)
 }
 
 // sortKey is the ORDER BY expression of a singular column: strings that
@@ -70,61 +93,164 @@ func sortKey(col column) string {
 // resourceList is a SCIM list over one table: scimflow's one
 // implementation of filter, sort, count and page for Users and Groups.
 type resourceList struct {
-	table string // "users u"
-	alias string // "u"
-	cond  string // the org's rows: "u.org_id = ?"
-	args  []any
-	r     resolver
+	table    string // "users u"
+	alias    string // "u"
+	orgID    string
+	scopeCol string // with scopeVal, a further condition on the org's rows: "u.source" = 'scim'
+	scopeVal string
+	noun     string // "users", in messages
+	search   string // the attributes whose co, sw and ew are indexed, in messages
+	r        resolver
+	large    int // LargeOrg; tests lower it
 }
 
 // find counts the rows matching q and loads its page into dest (a pointer
 // to a slice of rows). The order is stable: the sort key, then creation
 // time and id.
 func (db *DB) find(ctx context.Context, l resourceList, q scim.ListQuery, dest any) (int, error) {
-	cond, args := l.cond, l.args
-	if q.Filter != nil {
-		w, a, err := where(db.dialect, l.r, q.Filter)
-		if err != nil {
-			return 0, err
-		}
-		cond += " AND (" + w + ")"
-		args = append(append([]any{}, args...), a...)
-	}
-	order, err := l.r.order(q.SortBy)
+	s, err := db.listSQL(ctx, l, q)
 	if err != nil {
 		return 0, err
 	}
-	dir := "ASC"
-	if q.Descending {
-		dir = "DESC"
-	}
-	orderBy := l.alias + ".created_at " + dir + ", " + l.alias + ".id " + dir
-	if order != "" {
-		orderBy = order + " " + dir + ", " + orderBy
-	}
 	tx := db.gorm.WithContext(ctx)
 	var total int64
-	if err := tx.Table(l.table).Where(cond, args...).Count(&total).Error; err != nil {
+	if err := s.count(tx).Count(&total).Error; err != nil {
 		return 0, internal("count "+l.table, err)
 	}
 	if q.Count <= 0 || int64(q.StartIndex) > total {
 		return int(total), nil
 	}
-	err = tx.Table(l.table).Select(l.alias+".*").Where(cond, args...).
-		Order(orderBy).Offset(max(q.StartIndex, 1) - 1).Limit(q.Count).Find(dest).Error
-	if err != nil {
+	if err := s.page(tx, q).Find(dest).Error; err != nil {
 		return 0, internal("list "+l.table, err)
 	}
 	return int(total), nil
 }
 
-// where translates a SCIM filter into a SQL condition and its arguments.
-func where(d Dialect, r resolver, e filter.Expr) (string, []any, error) {
-	b := &sqlBuilder{dialect: d, r: r}
-	if err := b.expr(e, ""); err != nil {
-		return "", nil, err
+// listStatement is the SQL of a list: its rows and their order.
+type listStatement struct {
+	l       resourceList
+	cond    string
+	args    []any
+	orderBy string
+}
+
+func (s listStatement) count(tx *gorm.DB) *gorm.DB {
+	return tx.Table(s.l.table).Where(s.cond, s.args...)
+}
+
+func (s listStatement) page(tx *gorm.DB, q scim.ListQuery) *gorm.DB {
+	return tx.Table(s.l.table).Select(s.l.alias+".*").Where(s.cond, s.args...).
+		Order(s.orderBy).Offset(max(q.StartIndex, 1) - 1).Limit(q.Count)
+}
+
+// listSQL translates q into SQL, or refuses it (see refuseScan).
+func (db *DB) listSQL(ctx context.Context, l resourceList, q scim.ListQuery) (listStatement, error) {
+	b, err := db.where(l, q.Filter, false)
+	if err != nil {
+		return listStatement{}, err
 	}
-	return b.sb.String(), b.args, nil
+	order, perRow, err := l.r.order(q.SortBy)
+	if err != nil {
+		return listStatement{}, err
+	}
+	if err := db.refuseScan(ctx, l, b.scan(), q.SortBy, perRow); err != nil {
+		return listStatement{}, err
+	}
+	if b.narrowed && db.dialect == Postgres {
+		if b, err = db.where(l, q.Filter, true); err != nil {
+			return listStatement{}, err
+		}
+	}
+	s := listStatement{l: l, cond: orgCond(l, b.pin), args: []any{l.orgID}}
+	if q.Filter != nil {
+		s.cond += " AND (" + b.sb.String() + ")"
+		s.args = append(s.args, b.args...)
+	}
+	dir := "ASC"
+	if q.Descending {
+		dir = "DESC"
+	}
+	s.orderBy = l.alias + ".created_at " + dir + ", " + l.alias + ".id " + dir
+	if order != "" {
+		s.orderBy = order + " " + dir + ", " + s.orderBy
+	}
+	return s, nil
+}
+
+// where translates filter f (nil for none) of list l; pin as in pinned.
+func (db *DB) where(l resourceList, f filter.Expr, pin bool) (*sqlBuilder, error) {
+	b := &sqlBuilder{dialect: db.dialect, r: l.r, pin: pin, top: true}
+	if f == nil {
+		return b, nil
+	}
+	return b, b.expr(f, "")
+}
+
+// pinned returns expr as a search query compares it: in collation "C", the
+// same equality for ids and names such as 'scim' or 'emails', but the
+// collation of no btree index, so that none can serve the comparison.
+//
+// A search query is one that a search index narrows (users_search,
+// groups_search): that index should find its candidates, and everything
+// else be tested on those candidates only. On tables never analyzed
+// (autovacuum off), indexes built when the table was empty look to the
+// planner like a page of one row; given the choice, it reads the whole
+// org through the org's btree (or all emails through user_values'), and
+// tests each row. The search indexes compare org_id in collation "C",
+// so with org_id, source and the attr of user_values pinned, a search
+// index is the only index the query can start from.
+func pinned(expr string, pin bool) string {
+	if pin {
+		return expr + ` COLLATE "C"`
+	}
+	return expr
+}
+
+// orgCond keeps a list in its org; pin as in pinned.
+func orgCond(l resourceList, pin bool) string {
+	cond := pinned(l.alias+".org_id", pin) + " = ?"
+	if l.scopeCol != "" {
+		// A constant, not an argument: it selects the partial indexes.
+		cond += " AND " + pinned(l.scopeCol, pin) + " = '" + l.scopeVal + "'"
+	}
+	return cond
+}
+
+// refuseScan refuses, in a large org, a list that would read each of its
+// rows: scan is a substring match that no index narrows ("" for none),
+// perRow a sortBy that runs a subquery for each row. It counts the org's
+// rows only then, and only up to l.large+1.
+func (db *DB) refuseScan(ctx context.Context, l resourceList, scan, sortBy string, perRow bool) error {
+	if scan == "" && !perRow {
+		return nil
+	}
+	var n int64
+	q := "SELECT count(*) FROM (SELECT 1 FROM " + l.table + " WHERE " + orgCond(l, false) + " LIMIT ?) s"
+	if err := db.gorm.WithContext(ctx).Raw(q, l.orgID, l.large+1).Scan(&n).Error; err != nil {
+		return internal("count "+l.table, err)
+	}
+	if n <= int64(l.large) {
+		return nil
+	}
+	if scan != "" {
+		return invalidFilter("%s would test each of the more than %d %s of this org: co, sw and ew use an index only on %s, "+
+			"with at least 3 letters or digits in a row, and only when the whole filter requires them (not inside or, not). "+
+			"Add such a comparison with and, or use eq", scan, l.large, l.noun, l.search)
+	}
+	return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "sortBy %q sorts by a multi-valued attribute, which reads each of the more than %d %s of this org: "+
+		"sort by a singular attribute (userName, meta.created, ...) or leave sortBy out", sortBy, l.large, l.noun)
+}
+
+// scan returns the substring match that makes the filter test each row of
+// the org, "" when there is none or a search index narrows the filter.
+func (b *sqlBuilder) scan() string {
+	switch {
+	case b.narrowed:
+		return ""
+	case b.unindexed != "":
+		return b.unindexed
+	}
+	return b.substring
 }
 
 // expr writes e. inMulti names the multi-valued attribute of the
@@ -141,6 +267,9 @@ func (b *sqlBuilder) expr(e filter.Expr, inMulti string) error {
 		if op != "AND" && op != "OR" {
 			return invalidFilter("unknown logical operator %q", e.Op)
 		}
+		top := b.top
+		b.top = top && op == "AND" // either side of an or may be false
+		defer func() { b.top = top }()
 		b.w("(")
 		if err := b.expr(e.Left, inMulti); err != nil {
 			return err
@@ -152,6 +281,9 @@ func (b *sqlBuilder) expr(e filter.Expr, inMulti string) error {
 		b.w(")")
 		return nil
 	case *filter.Not:
+		top := b.top
+		b.top = false
+		defer func() { b.top = top }()
 		b.w("NOT (")
 		if err := b.expr(e.X, inMulti); err != nil {
 			return err
@@ -167,6 +299,33 @@ func (b *sqlBuilder) expr(e filter.Expr, inMulti string) error {
 		return b.r.compare(b, e, inMulti)
 	}
 	return invalidFilter("unsupported filter expression")
+}
+
+// exists writes `EXISTS (from AND body)`, a subquery over the elements of
+// a multi-valued attribute (body may be nil); vp is the value path it
+// comes from, if any. Its conditions test the elements of each candidate
+// row: they narrow nothing on their own (see emailSearch). In a search
+// query, OFFSET 0 keeps it so: the planner may not turn it into a join
+// that starts from the elements (see pinned).
+func (b *sqlBuilder) exists(from string, vp *filter.ValuePath, body func() error) error {
+	top, outer := b.top, b.vp
+	b.top = false
+	if vp != nil {
+		b.vp = vp
+	}
+	defer func() { b.top, b.vp = top, outer }()
+	b.w("EXISTS (" + from)
+	if body != nil {
+		b.w(" AND ")
+		if err := body(); err != nil {
+			return err
+		}
+	}
+	if b.pin {
+		b.w(" OFFSET 0")
+	}
+	b.w(")")
+	return nil
 }
 
 // condition writes `col op value` with SCIM semantics.
@@ -204,7 +363,8 @@ func (b *sqlBuilder) condition(col column, c *filter.Compare) error {
 	if !ok {
 		return invalidFilter("%s compares strings; got %v", c.Attr.String(), c.Value)
 	}
-	if c.Op == filter.OpCo || c.Op == filter.OpSw || c.Op == filter.OpEw {
+	if isSubstring(c.Op) {
+		b.noteSubstring(col, c, s)
 		b.like(col, c.Op, s)
 		return nil
 	}
@@ -235,9 +395,53 @@ var comparisons = map[filter.Op]string{
 	filter.OpEq: "=", filter.OpNe: "<>", filter.OpGt: ">", filter.OpGe: ">=", filter.OpLt: "<", filter.OpLe: "<=",
 }
 
+func isSubstring(op filter.Op) bool {
+	return op == filter.OpCo || op == filter.OpSw || op == filter.OpEw
+}
+
+// noteSubstring records what the co, sw or ew c on col costs. A search
+// index serves it when col is indexed and s has a trigram to look up;
+// it narrows the whole filter when it must hold for every match.
+func (b *sqlBuilder) noteSubstring(col column, c *filter.Compare, s string) {
+	what := filter.Format(c)
+	if b.vp != nil {
+		what = filter.Format(b.vp)
+	}
+	if b.substring == "" {
+		b.substring = what
+	}
+	indexed := col.search && hasTrigram(s)
+	if !indexed && b.unindexed == "" {
+		b.unindexed = what
+	}
+	if indexed && b.top {
+		b.narrowed = true
+	}
+}
+
+// hasTrigram reports whether s has 3 letters or digits in a row. pg_trgm
+// splits text into words of letters and digits and looks up their
+// 3-letter pieces; a search string without one would read the whole
+// index. (It also pads the words at the start and end of a value, so
+// that sw "ab" has trigrams, but those match too much of an org to count.)
+func hasTrigram(s string) bool {
+	run := 0
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			run = 0
+			continue
+		}
+		if run++; run == 3 {
+			return true
+		}
+	}
+	return false
+}
+
 // like writes co/sw/ew. Case-insensitive matches lower both sides and use
-// LIKE; case-exact matches need LIKE on Postgres (case-sensitive there) and
-// GLOB on SQLite (whose LIKE ignores ASCII case).
+// LIKE (lower(expr) is also the expression of the search indexes);
+// case-exact matches need LIKE on Postgres (case-sensitive there) and GLOB
+// on SQLite (whose LIKE ignores ASCII case).
 func (b *sqlBuilder) like(col column, op filter.Op, s string) {
 	lhs := col.expr
 	if col.nullable {

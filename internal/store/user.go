@@ -45,9 +45,13 @@ type userRow struct {
 	ManagerValue        string
 	ManagerRef          string
 	ManagerDisplayName  string
-	Version             int64
-	CreatedAt           time.Time `gorm:"autoCreateTime:false;autoUpdateTime:false"` // set by the store
-	UpdatedAt           time.Time `gorm:"autoCreateTime:false;autoUpdateTime:false"` // set by the store
+	// EmailSearch is every email value, one per line, for the trigram
+	// index behind emails co/sw/ew (migration 00005). It is derived from
+	// Emails here, so it changes whenever user_values does.
+	EmailSearch string
+	Version     int64
+	CreatedAt   time.Time `gorm:"autoCreateTime:false;autoUpdateTime:false"` // set by the store
+	UpdatedAt   time.Time `gorm:"autoCreateTime:false;autoUpdateTime:false"` // set by the store
 }
 
 func (userRow) TableName() string { return "users" }
@@ -96,7 +100,7 @@ func toUserRow(u *scimflow.User) *userRow {
 		PreferredLanguage: u.PreferredLanguage, Locale: u.Locale, Timezone: u.Timezone,
 		NameFormatted: u.Name.Formatted, NameFamilyName: u.Name.FamilyName, NameGivenName: u.Name.GivenName,
 		NameMiddleName: u.Name.MiddleName, NameHonorificPrefix: u.Name.HonorificPrefix, NameHonorificSuffix: u.Name.HonorificSuffix,
-		Version: u.Version, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		EmailSearch: emailSearch(u.Emails), Version: u.Version, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
 	}
 	if u.Local {
 		r.Source = "local"
@@ -116,6 +120,15 @@ func toUserRow(u *scimflow.User) *userRow {
 		}
 	}
 	return r
+}
+
+// emailSearch joins the email values of a user, one per line.
+func emailSearch(emails []scimflow.MultiValue) string {
+	vals := make([]string, len(emails))
+	for i, e := range emails {
+		vals[i] = e.Value
+	}
+	return strings.Join(vals, "\n")
 }
 
 func toValueRows(u *scimflow.User) []userValueRow {

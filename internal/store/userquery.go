@@ -18,12 +18,13 @@ const (
 
 // userColumns maps lower-cased attribute paths of the core User schema to
 // columns of users (alias u). caseExact follows RFC 7643 §4.1 and §3.1:
-// id and externalId are case-exact, everything else is not.
+// id and externalId are case-exact, everything else is not. search marks
+// the columns of the users_search index.
 var userColumns = map[string]column{
 	"id":                   {expr: "u.id", caseExact: true},
 	"externalid":           {expr: "u.external_id", caseExact: true, nullable: true},
-	"username":             {expr: "u.user_name"},
-	"displayname":          {expr: "u.display_name"},
+	"username":             {expr: "u.user_name", search: true},
+	"displayname":          {expr: "u.display_name", search: true},
 	"nickname":             {expr: "u.nick_name"},
 	"profileurl":           {expr: "u.profile_url", caseExact: true},
 	"title":                {expr: "u.title"},
@@ -32,9 +33,9 @@ var userColumns = map[string]column{
 	"locale":               {expr: "u.locale"},
 	"timezone":             {expr: "u.timezone"},
 	"active":               {expr: "u.active", kind: kindBool},
-	"name.formatted":       {expr: "u.name_formatted"},
-	"name.familyname":      {expr: "u.name_family_name"},
-	"name.givenname":       {expr: "u.name_given_name"},
+	"name.formatted":       {expr: "u.name_formatted", search: true},
+	"name.familyname":      {expr: "u.name_family_name", search: true},
+	"name.givenname":       {expr: "u.name_given_name", search: true},
 	"name.middlename":      {expr: "u.name_middle_name"},
 	"name.honorificprefix": {expr: "u.name_honorific_prefix"},
 	"name.honorificsuffix": {expr: "u.name_honorific_suffix"},
@@ -121,12 +122,10 @@ func (userResolver) compare(b *sqlBuilder, c *filter.Compare, inMulti string) er
 		if !ok {
 			return invalidFilter("unknown attribute %q", p.String())
 		}
-		b.w("EXISTS (SELECT 1 FROM user_values v WHERE v.user_id = u.id AND v.attr = " + b.arg(attr) + " AND ")
-		if err := b.condition(col, c); err != nil {
-			return err
+		if col.search {
+			b.emailSearch(c)
 		}
-		b.w(")")
-		return nil
+		return b.exists(valuesOf(b, attr), nil, func() error { return b.condition(col, c) })
 	}
 	col, ok := userColumn(p)
 	if !ok {
@@ -156,6 +155,9 @@ func subColumn(attr, sub string) (column, bool) {
 	}
 	if attr == attrPhotos && strings.ToLower(sub) == "value" {
 		col.caseExact = true // a URL
+	}
+	if attr == attrEmails && strings.ToLower(sub) == "value" {
+		col.search = true // through email_search: see emailSearch
 	}
 	return col, ok
 }
@@ -217,16 +219,18 @@ func (b *sqlBuilder) groups(c *filter.Compare) error {
 	if sub != "" && sub != "value" {
 		return invalidFilter("only groups.value can be filtered")
 	}
+	const groupsOf = "SELECT 1 FROM group_members gm WHERE gm.user_id = u.id"
 	if c.Op == filter.OpPr {
-		b.w("EXISTS (SELECT 1 FROM group_members gm WHERE gm.user_id = u.id)")
-		return nil
+		return b.exists(groupsOf, nil, nil)
 	}
 	s, ok := c.Value.(string)
 	if !ok || c.Op != filter.OpEq {
 		return invalidFilter("groups.value supports eq with a string and pr")
 	}
-	b.w("EXISTS (SELECT 1 FROM group_members gm WHERE gm.user_id = u.id AND gm.group_id = " + b.arg(s) + ")")
-	return nil
+	return b.exists(groupsOf, nil, func() error {
+		b.w("gm.group_id = " + b.arg(s))
+		return nil
+	})
 }
 
 // userResolver maps User attributes to columns of users u and user_values v.
@@ -237,23 +241,65 @@ func (userResolver) valuePath(b *sqlBuilder, vp *filter.ValuePath) error {
 	if err != nil {
 		return err
 	}
-	b.w("EXISTS (SELECT 1 FROM user_values v WHERE v.user_id = u.id AND v.attr = " + b.arg(attr) + " AND ")
-	if err := b.expr(vp.Filter, attr); err != nil {
-		return err
+	if attr == attrEmails {
+		if c := requiredValueMatch(vp.Filter); c != nil {
+			b.emailSearch(c)
+		}
 	}
-	b.w(")")
+	return b.exists(valuesOf(b, attr), vp, func() error { return b.expr(vp.Filter, attr) })
+}
+
+// valuesOf is the FROM and WHERE of a subquery over the elements of
+// multi-valued attribute attr of user u.
+func valuesOf(b *sqlBuilder, attr string) string {
+	return "SELECT 1 FROM user_values v WHERE v.user_id = u.id AND " + pinned("v.attr", b.pin) + " = " + b.arg(attr)
+}
+
+// requiredValueMatch returns a co, sw or ew on the value of the elements
+// that every match of the value filter f must satisfy, or nil.
+func requiredValueMatch(f filter.Expr) *filter.Compare {
+	switch f := f.(type) {
+	case *filter.Compare:
+		if f.Attr.URI == "" && f.Attr.SubAttr == "" && strings.EqualFold(f.Attr.Name, "value") && isSubstring(f.Op) {
+			return f
+		}
+	case *filter.Logical:
+		if !strings.EqualFold(f.Op, "and") {
+			return nil
+		}
+		if c := requiredValueMatch(f.Left); c != nil {
+			return c
+		}
+		return requiredValueMatch(f.Right)
+	}
 	return nil
+}
+
+// emailSearch writes `lower(u.email_search) LIKE '%s%' AND`, to go before
+// an EXISTS over emails whose elements must satisfy the co, sw or ew c on
+// their value. Every such user matches it (email_search holds all their
+// emails), and users_search serves it, so that it narrows the filter as a
+// co on userName does; the EXISTS still decides.
+func (b *sqlBuilder) emailSearch(c *filter.Compare) {
+	s, ok := c.Value.(string)
+	if !ok || !isSubstring(c.Op) || !hasTrigram(s) {
+		return
+	}
+	b.w("lower(u.email_search) LIKE lower(" + b.arg("%"+likeEscape(s)+"%") + `) ESCAPE '\' AND `)
+	if b.top {
+		b.narrowed = true
+	}
 }
 
 // order returns the ORDER BY expression for sortBy (RFC 7644 §3.4.2.3).
 // Multi-valued attributes sort by their primary (else first) value.
-func (userResolver) order(sortBy string) (string, error) {
+func (userResolver) order(sortBy string) (string, bool, error) {
 	if sortBy == "" {
-		return "", nil
+		return "", false, nil
 	}
 	p, err := filter.ParsePath(sortBy)
 	if err != nil || p.Filter != nil {
-		return "", scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "sortBy %q is not an attribute path", sortBy)
+		return "", false, scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "sortBy %q is not an attribute path", sortBy)
 	}
 	if attr, ok := multiAttrs[strings.ToLower(p.Attr.Name)]; ok {
 		sub := p.Attr.SubAttr
@@ -265,23 +311,35 @@ func (userResolver) order(sortBy string) (string, error) {
 		}
 		col, ok := subColumn(attr, sub)
 		if !ok {
-			return "", scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "cannot sort by %q", sortBy)
+			return "", false, scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "cannot sort by %q", sortBy)
 		}
-		return fmt.Sprintf("(SELECT lower(%s) FROM user_values v WHERE v.user_id = u.id AND v.attr = '%s' ORDER BY v.is_primary DESC, v.ord LIMIT 1)", col.expr, attr), nil
+		return fmt.Sprintf("(SELECT lower(%s) FROM user_values v WHERE v.user_id = u.id AND v.attr = '%s' ORDER BY v.is_primary DESC, v.ord LIMIT 1)", col.expr, attr), true, nil
 	}
 	col, ok := userColumn(p.Attr)
 	if !ok {
-		return "", scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "cannot sort by %q", sortBy)
+		return "", false, scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "cannot sort by %q", sortBy)
 	}
-	return sortKey(col), nil
+	return sortKey(col), false, nil
 }
 
 // ListUsers returns a page of the SCIM users of org and the total number of
 // matches.
 func (db *DB) ListUsers(ctx context.Context, orgID string, q scim.ListQuery) ([]*scimflow.User, int, error) {
+	return db.listUsers(ctx, orgID, q, LargeOrg)
+}
+
+// usersList is the list of the SCIM users of org, which is large above
+// large users.
+func usersList(orgID string, large int) resourceList {
+	return resourceList{table: "users u", alias: "u", orgID: orgID, scopeCol: "u.source", scopeVal: "scim", noun: "users",
+		search: "userName, displayName, name.formatted, name.givenName, name.familyName and emails (value)",
+		r:      userResolver{}, large: large}
+}
+
+// listUsers is ListUsers for an org that is large above large users.
+func (db *DB) listUsers(ctx context.Context, orgID string, q scim.ListQuery, large int) ([]*scimflow.User, int, error) {
 	var rows []userRow
-	l := resourceList{table: "users u", alias: "u", cond: "u.org_id = ? AND u.source = 'scim'", args: []any{orgID}, r: userResolver{}}
-	total, err := db.find(ctx, l, q, &rows)
+	total, err := db.find(ctx, usersList(orgID, large), q, &rows)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -1,0 +1,63 @@
+package store
+
+import (
+	"context"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"github.com/scimflow/scimflow/internal/scim"
+	"github.com/scimflow/scimflow/internal/scimflow"
+)
+
+// ListUsersLarge is ListUsers with an org that is large above large users
+// instead of LargeOrg, so that a test can make a large org of a few.
+func (db *DB) ListUsersLarge(ctx context.Context, orgID string, q scim.ListQuery, large int) ([]*scimflow.User, int, error) {
+	return db.listUsers(ctx, orgID, q, large)
+}
+
+// ListGroupsLarge is ListGroups with an org that is large above large
+// groups instead of LargeOrg.
+func (db *DB) ListGroupsLarge(ctx context.Context, orgID string, q scim.ListQuery, large int) ([]*scimflow.Group, int, error) {
+	return db.listGroups(ctx, orgID, q, large)
+}
+
+// ExplainList returns the plans (Postgres EXPLAIN, text) of the count and
+// the page statements that ListUsers (users true) or ListGroups run for q.
+func (db *DB) ExplainList(ctx context.Context, orgID string, q scim.ListQuery, users bool) (string, error) {
+	l := groupsList(orgID, LargeOrg)
+	if users {
+		l = usersList(orgID, LargeOrg)
+	}
+	s, err := db.listSQL(ctx, l, q)
+	if err != nil {
+		return "", err
+	}
+	dry := db.gorm.Session(&gorm.Session{DryRun: true}).WithContext(ctx)
+	var n int64
+	var rows []map[string]any
+	sqlDB, err := db.gorm.DB()
+	if err != nil {
+		return "", err
+	}
+	var plan []string
+	for _, stmt := range []*gorm.Statement{s.count(dry).Count(&n).Statement, s.page(dry, q).Find(&rows).Statement} {
+		r, err := sqlDB.QueryContext(ctx, "EXPLAIN "+stmt.SQL.String(), stmt.Vars...)
+		if err != nil {
+			return "", err
+		}
+		for r.Next() {
+			var line string
+			if err := r.Scan(&line); err != nil {
+				r.Close()
+				return "", err
+			}
+			plan = append(plan, line)
+		}
+		if err := r.Err(); err != nil {
+			return "", err
+		}
+		r.Close()
+	}
+	return strings.Join(plan, "\n"), nil
+}
