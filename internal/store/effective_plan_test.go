@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scimflow/scimflow/internal/testenv"
 )
@@ -66,5 +67,41 @@ func TestRecalculatePlanWithoutStatistics(t *testing.T) {
 	n, err := db.RecalculateUsers(ctx, org, ids, nil)
 	if err != nil || n != 10*len(ids) {
 		t.Errorf("RecalculateUsers = %d, %v; want %d viewer rows raised to admin", n, err, 10*len(ids))
+	}
+}
+
+// TestRefreshStatistics: after a bulk import, scimflow analyzes the
+// tables whose statistics are missing, and leaves small tables alone.
+func TestRefreshStatistics(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testenv.DB(t)
+	org := newOrg(t, db)
+	testenv.SeedUsers(t, db, org, 12_000)
+	sqlDB, _ := db.SQL()
+	// pg_stat counters reach pg_stat_user_tables when the inserting
+	// session reports them; poll until the import is visible.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var live int64
+		sqlDB.QueryRowContext(ctx, "SELECT n_live_tup + n_mod_since_analyze FROM pg_stat_user_tables WHERE relname = 'users'").Scan(&live)
+		if live >= 12_000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pg_stat_user_tables never showed the import (%d rows)", live)
+		}
+		time.Sleep(50 * time.Millisecond) // polling interval, not synchronisation
+	}
+	db.RefreshStatistics(ctx, "users", "groups")
+	stats := func(table string) (n int) {
+		sqlDB.QueryRowContext(ctx, "SELECT count(*) FROM pg_stats WHERE tablename = $1", table).Scan(&n)
+		return n
+	}
+	if stats("users") == 0 {
+		t.Error("users has no statistics after a 12,000-row import and RefreshStatistics")
+	}
+	if stats("groups") != 0 {
+		t.Error("the small groups table was analyzed")
 	}
 }

@@ -17,3 +17,8 @@ func (db *DB) ExplainRecalculate(ctx context.Context, orgID string, userIDs, eps
 	err := db.gorm.WithContext(ctx).Raw("EXPLAIN "+q, args...).Scan(&plan).Error
 	return strings.Join(plan, "\n"), err
 }
+
+// RefreshStatistics exposes refreshStatistics.
+func (db *DB) RefreshStatistics(ctx context.Context, tables ...string) {
+	db.refreshStatistics(ctx, tables...)
+}

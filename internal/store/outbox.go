@@ -97,6 +97,10 @@ func (db *DB) ProcessOutbox(ctx context.Context, orgID string, limit int) (users
 	if err := tx.Model(&outboxRow{}).Where("org_id = ?", orgID).Limit(1).Pluck("id", &left).Error; err != nil {
 		return 0, 0, false, internal("outbox", err)
 	}
+	if len(left) > 0 {
+		// A full batch with more behind it is a bulk import under way.
+		db.refreshStatistics(ctx, "users", "group_members", "effective_roles")
+	}
 	return len(userIDs), changed, len(left) > 0, nil
 }
 

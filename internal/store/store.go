@@ -50,6 +50,7 @@ type DB struct {
 	dialect  Dialect
 	now      func() time.Time
 	notifier atomic.Pointer[notifierBox]
+	analyzed analyzer // when refreshStatistics last ran, per table
 }
 
 // Open connects to the database named by url: a postgres:// or
