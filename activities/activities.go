@@ -69,22 +69,24 @@ func classify(err error) error {
 }
 
 // StartGroupPass marks the group's recalculations as running and counts
-// its members.
+// its members, as of the cutoff it returns.
 func (a *Activities) StartGroupPass(ctx context.Context, in workflows.StartGroupPassInput) (workflows.StartGroupPassResult, error) {
-	total, err := a.DB.StartGroupPass(ctx, in.OrgID, in.GroupID, in.Version, in.WorkflowID)
-	return workflows.StartGroupPassResult{Total: total}, classify(err)
+	total, cutoff, err := a.DB.StartGroupPass(ctx, in.OrgID, in.GroupID, in.Version, in.WorkflowID)
+	return workflows.StartGroupPassResult{Total: total, Cutoff: cutoff}, classify(err)
 }
 
-// RecalculateGroupBatch recalculates one keyset page of a group's members,
-// on the entry points the pass can affect, with the mapping as it is in
-// the database now. The page query itself reports a deleted group.
+// RecalculateGroupBatch recalculates one keyset page of a lane of a
+// group's members, on the entry points the pass can affect, with the
+// mapping as it is in the database now. The page query itself reports a
+// deleted group.
 func (a *Activities) RecalculateGroupBatch(ctx context.Context, in workflows.GroupBatchInput) (workflows.GroupBatchResult, error) {
-	ids, err := a.DB.GroupMemberPage(ctx, in.OrgID, in.GroupID, in.After, in.Limit)
+	ids, counted, err := a.DB.GroupMemberPage(ctx, in.OrgID, in.GroupID,
+		store.MemberPage{From: in.From, To: in.To, After: in.After, Limit: in.Limit, Cutoff: in.Cutoff})
 	if err != nil {
 		return workflows.GroupBatchResult{}, classify(err)
 	}
 	activity.RecordHeartbeat(ctx, in.After)
-	res := workflows.GroupBatchResult{Next: in.After, Processed: len(ids), Done: len(ids) < in.Limit}
+	res := workflows.GroupBatchResult{Next: in.After, Processed: counted, Done: len(ids) < in.Limit}
 	if len(ids) == 0 {
 		return res, nil
 	}
@@ -98,7 +100,7 @@ func (a *Activities) RecalculateGroupBatch(ctx context.Context, in workflows.Gro
 	}
 	res.Next = ids[len(ids)-1]
 	activity.RecordHeartbeat(ctx, res.Next)
-	if err := a.DB.RecordGroupProgress(ctx, in.OrgID, in.GroupID, in.ProcessedSoFar+int64(len(ids))); err != nil {
+	if err := a.DB.RecordGroupProgress(ctx, in.OrgID, in.GroupID, in.ProcessedSoFar+int64(counted)); err != nil {
 		return res, err
 	}
 	return res, nil

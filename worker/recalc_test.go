@@ -186,7 +186,7 @@ func TestUpdateGroupRecalculates(t *testing.T) {
 			t.Errorf("non-member %s got access", u)
 		}
 	}
-	recordHistory(t, eng.Temporal, workflows.GroupWorkflowID(f.env.OrgID, gid), "group_recalculation")
+	recordHistory(t, eng.Temporal, workflows.GroupWorkflowID(f.env.OrgID, gid), "group_recalculation_lanes")
 	recordHistory(t, eng.Temporal, workflows.MembersWorkflowID(f.env.OrgID), "member_recalculation")
 	// Narrowing the mapping revokes what is no longer granted.
 	f.waitCompleted(f.updateGroup(gid, reports, "contributor"))
@@ -350,6 +350,6 @@ func TestSecondUpdateGroupIsCoalesced(t *testing.T) {
 	if p.Passes < 2 {
 		t.Errorf("progress = %+v, want the second version coalesced into a restarted pass", p)
 	}
-	recordHistory(t, eng.Temporal, workflows.GroupWorkflowID(f.env.OrgID, gid), "group_recalculation_coalesced")
+	recordHistory(t, eng.Temporal, workflows.GroupWorkflowID(f.env.OrgID, gid), "group_recalculation_lanes_coalesced")
 	f.assertInvariant()
 }

@@ -1,5 +1,7 @@
 package workflows
 
+import "time"
+
 // Inputs and results of the activities (package activities implements
 // them). Member ids never travel through workflow history: an activity
 // reads its page itself and returns a cursor and counts.
@@ -13,24 +15,36 @@ type StartGroupPassInput struct {
 
 // StartGroupPassResult is the size of the pass.
 type StartGroupPassResult struct {
-	Total int64 // members of the group
+	Total int64 // members of the group added at or before Cutoff
+	// Cutoff is the store's clock when it counted Total; zero in histories
+	// recorded before cutoffs.
+	Cutoff time.Time
 }
 
-// GroupBatchInput recalculates the next page of a group's members.
+// GroupBatchInput recalculates the next page of one lane of a group's
+// members: user ids in [From, To) after the cursor.
 type GroupBatchInput struct {
 	OrgID, GroupID string
 	Version        int64  // mapping version of the pass
-	After          string // keyset cursor: last user id of the previous page
+	From, To       string // the lane; "" To: no upper bound
+	After          string // keyset cursor: last user id of the lane's previous page
 	Limit          int
-	ProcessedSoFar int64 // recorded in the database for the admin's progress bar
+	// Cutoff of the pass (StartGroupPassResult.Cutoff): only members added
+	// at or before it count towards Processed; zero: every member counts.
+	Cutoff time.Time
+	// ProcessedSoFar is the pass's count before this batch was scheduled,
+	// recorded in the database for the admin's progress bar. Lanes run
+	// side by side, so it leaves out their batches in flight: the store
+	// keeps the highest value it was given, a lower bound of the truth.
+	ProcessedSoFar int64
 }
 
 // GroupBatchResult is the outcome of one page.
 type GroupBatchResult struct {
 	Next      string // cursor for the next page
-	Processed int
+	Processed int    // members of the page that count towards the pass's Total
 	Changed   int
-	Done      bool // the page was the last
+	Done      bool // the page was the lane's last
 }
 
 // FinishGroupPassInput closes the recalculations up to Version.

@@ -56,6 +56,15 @@ var (
 // bottleneck, small enough that a retry redoes little.
 const DefaultBatchSize = 1000
 
+// DefaultLanes is how many batches of one group pass run side by side:
+// sized for a small Postgres, where each batch holds a connection and
+// the locks of its users for the length of its statements.
+const DefaultLanes = 4
+
+// MaxLanes is the most lanes a pass uses: lanes split the member ids on
+// their first hex character.
+const MaxLanes = 16
+
 // GroupWorkflowID is the one workflow ID of a group's recalculation, so a
 // second "Update Group" finds the running workflow and is coalesced into it.
 func GroupWorkflowID(orgID, groupID string) string { return "recalc-group/" + orgID + "/" + groupID }
@@ -77,8 +86,8 @@ const (
 type Progress struct {
 	Status    string
 	Version   int64 // mapping version of the pass under way
-	Total     int64 // members when the pass started
-	Processed int64
+	Total     int64 // members when the pass started (added by its cutoff)
+	Processed int64 // members of Total processed; never more than Total
 	Changed   int64
 	Batches   int64
 	Passes    int64 // passes started, > 1 when an update was coalesced

@@ -24,6 +24,7 @@ type config struct {
 	TemporalAddress   string
 	TemporalNamespace string
 	BatchSize         int           // users per recalculation activity
+	Lanes             int           // batches of one group pass in flight at once
 	ReconcileEvery    time.Duration // interval of the reconciliation schedule
 
 	// RateLimit and RateBurst limit each token (requests per second, and
@@ -98,6 +99,7 @@ func loadConfig(env *environment) config {
 		BatchSize:         workflows.DefaultBatchSize,
 		ReconcileEvery:    24 * time.Hour,
 	}
+	c.Lanes = c.envInt(env, "SCIMFLOW_LANES", workflows.DefaultLanes)
 	c.RateLimit = c.envFloat(env, "SCIMFLOW_RATE_LIMIT", api.DefaultRate)
 	c.RateBurst = c.envInt(env, "SCIMFLOW_RATE_BURST", api.DefaultBurst)
 	c.NotifyTimeout = c.envDuration(env, "SCIMFLOW_NOTIFY_TIMEOUT", engine.DefaultNotifyTimeout)
@@ -133,6 +135,7 @@ func (c *config) temporalFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TemporalAddress, "temporal-address", c.TemporalAddress, "Temporal frontend host:port (env TEMPORAL_ADDRESS); dev: empty starts an embedded server")
 	fs.StringVar(&c.TemporalNamespace, "temporal-namespace", c.TemporalNamespace, "Temporal namespace (env TEMPORAL_NAMESPACE)")
 	fs.IntVar(&c.BatchSize, "batch-size", c.BatchSize, "users recalculated per activity")
+	fs.IntVar(&c.Lanes, "lanes", c.Lanes, "batches of one group's recalculation in flight at once (env SCIMFLOW_LANES)")
 	fs.DurationVar(&c.ReconcileEvery, "reconcile-every", c.ReconcileEvery, "interval of the scheduled reconciliation")
 }
 

@@ -56,7 +56,7 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 	defer conn.Close()
 	// A committed write hands its queued work to Temporal from inside the
 	// store's write path; the API only reads live progress.
-	eng := &engine.Client{Temporal: conn.client, BatchSize: cfg.BatchSize, Logger: logger, NotifyTimeout: cfg.NotifyTimeout}
+	eng := &engine.Client{Temporal: conn.client, BatchSize: cfg.BatchSize, Lanes: cfg.Lanes, Logger: logger, NotifyTimeout: cfg.NotifyTimeout}
 	db.SetNotifier(eng)
 	reg := metrics.New()
 	srv := &api.Server{Auth: db, Orgs: db, Users: db, Groups: db, EntryPoints: db, Access: db, Tokens: db, Sessions: db, Live: eng,

@@ -90,7 +90,7 @@ func runWorkerLoop(ctx context.Context, conn *temporalConn, db *store.DB, cfg co
 	if err := engine.EnsureSchedule(setupCtx, conn.client, cfg.ReconcileEvery); err != nil {
 		logger.Warn("reconciliation schedule not created", "error", err)
 	}
-	eng := &engine.Client{Temporal: conn.client, BatchSize: cfg.BatchSize, Logger: logger}
+	eng := &engine.Client{Temporal: conn.client, BatchSize: cfg.BatchSize, Lanes: cfg.Lanes, Logger: logger}
 	w := worker.New(conn.client, &activities.Activities{DB: db, Logger: logger, Metrics: m}, sdkworker.Options{})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)

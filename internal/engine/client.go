@@ -31,7 +31,10 @@ type Client struct {
 	BatchSize int // users per activity; 0: workflows.DefaultBatchSize
 	// HeartbeatTimeout of group batches; 0: workflows.DefaultHeartbeatTimeout.
 	HeartbeatTimeout time.Duration
-	Logger           *slog.Logger // nil: slog.Default()
+	// Lanes is how many batches of a group pass run side by side; 0:
+	// workflows.DefaultLanes.
+	Lanes  int
+	Logger *slog.Logger // nil: slog.Default()
 
 	// NotifyTimeout bounds how long a committed write waits for Temporal
 	// (0: DefaultNotifyTimeout). After a failed notification, the next
@@ -113,7 +116,7 @@ func (e *Client) RecalculateGroup(ctx context.Context, rec *scimflow.Recalculati
 	_, err := e.Temporal.SignalWithStartWorkflow(ctx, opts.ID, workflows.SignalMappingChanged,
 		workflows.MappingChanged{Version: rec.MappingVersion}, opts, workflows.GroupRecalculationName,
 		workflows.GroupInput{OrgID: rec.OrgID, GroupID: rec.GroupID, Version: rec.MappingVersion, BatchSize: e.BatchSize,
-			HeartbeatTimeout: e.HeartbeatTimeout})
+			HeartbeatTimeout: e.HeartbeatTimeout, Lanes: e.Lanes})
 	return err
 }
 

@@ -100,55 +100,131 @@ func (db *DB) LatestRecalculation(ctx context.Context, orgID, groupID string) (*
 // reaches the same state.
 
 // StartGroupPass marks the group's unfinished recalculations up to version
-// as running and returns the number of members to process.
-func (db *DB) StartGroupPass(ctx context.Context, orgID, groupID string, version int64, workflowID string) (int64, error) {
-	if _, err := db.FindGroup(ctx, orgID, groupID); err != nil {
-		return 0, err
-	}
-	tx := db.gorm.WithContext(ctx)
-	var members int64
-	if err := tx.Model(&groupMemberRow{}).Where("group_id = ?", groupID).Count(&members).Error; err != nil {
-		return 0, internal("count members", err)
-	}
-	err := tx.Model(&recalcRow{}).
-		Where("org_id = ? AND group_id = ? AND status IN ? AND mapping_version <= ?", orgID, groupID, []string{scimflow.RecalcPending, scimflow.RecalcRunning}, version).
-		Updates(map[string]any{"status": scimflow.RecalcRunning, "workflow_id": workflowID, "total": members, "processed": 0,
-			"started_at": gorm.Expr("COALESCE(started_at, ?)", db.now())}).Error
+// as running and counts the members the pass is to process: those added
+// at or before the returned cutoff, the store's clock when it counted. A
+// pass pages every member, but counts only those towards its progress, so
+// members added during the pass cannot carry it past its total (they are
+// recalculated anyway, from the outbox row written with them).
+//
+// The group's row is locked first, as every membership change locks it
+// before it reads the clock: a change in flight commits before the count,
+// and a later one stamps its members after the cutoff. Only a change in
+// the same millisecond, or a host whose clock is behind, can stamp a
+// later member at or before it; the workflow clamps its progress for
+// those.
+func (db *DB) StartGroupPass(ctx context.Context, orgID, groupID string, version int64, workflowID string) (int64, time.Time, error) {
+	var (
+		members int64
+		cutoff  time.Time
+	)
+	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if _, err := db.lockGroup(tx, orgID, groupID); err != nil {
+			return err
+		}
+		cutoff = db.now()
+		if err := tx.Model(&groupMemberRow{}).Where("group_id = ? AND created_at <= ?", groupID, cutoff).Count(&members).Error; err != nil {
+			return err
+		}
+		return tx.Model(&recalcRow{}).
+			Where("org_id = ? AND group_id = ? AND status IN ? AND mapping_version <= ?", orgID, groupID, []string{scimflow.RecalcPending, scimflow.RecalcRunning}, version).
+			Updates(map[string]any{"status": scimflow.RecalcRunning, "workflow_id": workflowID, "total": members, "processed": 0,
+				"started_at": gorm.Expr("COALESCE(started_at, ?)", cutoff)}).Error
+	})
 	if err != nil {
-		return 0, internal("start group pass", err)
+		return 0, time.Time{}, internal("start group pass", err)
 	}
-	return members, nil
+	if members >= analyzeMinRows {
+		// A large pass is about to read these tables a thousand times.
+		db.refreshStatistics(ctx, "users", "group_members", "effective_roles")
+	}
+	return members, cutoff, nil
 }
 
-// GroupMemberPage returns up to limit member ids of a group after the
-// given id, in id order (a keyset page: no OFFSET, however large the
-// group). The same statement says whether the group still exists in org:
-// a pass over a deleted group ends with ENOTFOUND rather than an empty
-// page, so its recalculation is recorded as failed, not as completed.
-func (db *DB) GroupMemberPage(ctx context.Context, orgID, groupID, after string, limit int) ([]string, error) {
-	var rows []sql.NullString
-	err := db.gorm.WithContext(ctx).Raw(`
-		SELECT user_id FROM (
-			SELECT user_id FROM group_members WHERE group_id = ? AND user_id > ? ORDER BY user_id LIMIT ?
+// MemberPage asks GroupMemberPage for one keyset page of a lane of a
+// group's members.
+type MemberPage struct {
+	// From and To bound the lane: user ids in [From, To); "" To means no
+	// upper bound. The database compares them, with the same collation as
+	// the cursor and the ORDER BY, so lanes whose bounds ascend partition
+	// the members whatever the collation.
+	From, To string
+	After    string // keyset cursor: ids after it
+	Limit    int
+	// Cutoff of the pass (StartGroupPass): members added at or before it
+	// are counted; zero counts every member.
+	Cutoff time.Time
+}
+
+// GroupMemberPage returns up to p.Limit member ids of a group's lane
+// after p.After, in id order, and how many of them count towards the
+// pass (added at or before p.Cutoff). It is a keyset page: a range scan
+// of the primary key (group_id, user_id) that stops after p.Limit rows,
+// no OFFSET, however large the group. The same statement says whether the
+// group still exists in org: a pass over a deleted group ends with
+// ENOTFOUND rather than an empty page, so its recalculation is recorded as
+// failed, not as completed.
+//
+// Members added after the cutoff are paged (and so recalculated) too:
+// leaving them to the outbox alone would be correct only if the clock
+// that stamped them agreed with the one that took the cutoff.
+func (db *DB) GroupMemberPage(ctx context.Context, orgID, groupID string, p MemberPage) (ids []string, counted int, err error) {
+	count, args := "1", []any{}
+	if !p.Cutoff.IsZero() {
+		count, args = "CASE WHEN created_at <= ? THEN 1 ELSE 0 END", append(args, p.Cutoff)
+	}
+	args = append(args, groupID, p.After, p.From)
+	upper := ""
+	if p.To != "" {
+		upper, args = "AND user_id < ?", append(args, p.To)
+	}
+	args = append(args, p.Limit, groupID, orgID)
+	q := `
+		SELECT user_id, counted FROM (
+			SELECT user_id, ` + count + ` AS counted FROM group_members
+			WHERE group_id = ? AND user_id > ? AND user_id >= ? ` + upper + `
+			ORDER BY user_id LIMIT ?
 		) page
 		UNION ALL
-		SELECT NULL FROM groups WHERE id = ? AND org_id = ?`, groupID, after, limit, groupID, orgID).Scan(&rows).Error
+		SELECT NULL, NULL FROM groups WHERE id = ? AND org_id = ?`
+	var rows []struct {
+		UserID  sql.NullString
+		Counted sql.NullInt64
+	}
+	page := func(tx *gorm.DB) error { return tx.Raw(q, args...).Scan(&rows).Error }
+	if db.dialect == Postgres {
+		// Without statistics (a fresh import; this machine's Postgres runs
+		// with autovacuum off) Postgres guesses a handful of rows per
+		// group and prefers a bitmap scan of the group's whole remaining
+		// range plus a sort to the ordered range scan of the primary key
+		// that stops after the page: a page would cost as much as the rest
+		// of the group. With sorts ruled out, the ordered scan is the only
+		// plan left. SQLite walks its primary key index as it is.
+		err = db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec("SET LOCAL enable_sort = off").Error; err != nil {
+				return err
+			}
+			return page(tx)
+		})
+	} else {
+		err = page(db.gorm.WithContext(ctx))
+	}
 	if err != nil {
-		return nil, internal("member page", err)
+		return nil, 0, internal("member page", err)
 	}
 	ids, exists := make([]string, 0, len(rows)), false
 	for _, r := range rows {
-		if !r.Valid {
+		if !r.UserID.Valid {
 			exists = true
 			continue
 		}
-		ids = append(ids, r.String)
+		ids = append(ids, r.UserID.String)
+		counted += int(r.Counted.Int64)
 	}
 	if !exists {
-		return nil, groupNotFound(groupID)
+		return nil, 0, groupNotFound(groupID)
 	}
 	sort.Strings(ids) // UNION ALL does not promise the subquery's order
-	return ids, nil
+	return ids, counted, nil
 }
 
 // PassEntryPoints returns the entry points a group pass must touch: those
@@ -179,11 +255,14 @@ func (db *DB) PassEntryPoints(ctx context.Context, orgID, groupID string, versio
 }
 
 // RecordGroupProgress stores how far the running pass has got, so the
-// admin sees progress even when the workflow cannot be queried.
+// admin sees progress even when the workflow cannot be queried. Lanes
+// report side by side, each a lower bound of the truth, so the stored
+// count only grows (until the next pass resets it), and it never passes
+// the total.
 func (db *DB) RecordGroupProgress(ctx context.Context, orgID, groupID string, processed int64) error {
 	err := db.gorm.WithContext(ctx).Model(&recalcRow{}).
-		Where("org_id = ? AND group_id = ? AND status = ?", orgID, groupID, scimflow.RecalcRunning).
-		Update("processed", processed).Error
+		Where("org_id = ? AND group_id = ? AND status = ? AND processed < ?", orgID, groupID, scimflow.RecalcRunning, processed).
+		Update("processed", gorm.Expr("CASE WHEN total < ? THEN total ELSE ? END", processed, processed)).Error
 	return internal("record progress", err)
 }
 

@@ -98,43 +98,150 @@ func TestGroupMemberPage(t *testing.T) {
 func testGroupMemberPage(t *testing.T, db *store.DB) {
 	ctx := context.Background()
 	org, other := newOrg(t, db), newOrg(t, db)
-	var ids []string
-	for _, name := range []string{"a", "b", "c", "d", "e"} {
-		u, err := db.CreateUser(ctx, org, &scimflow.User{UserName: name, Active: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, u.ID)
-	}
+	ids := createUsers(t, db, org, 5)
 	g, err := db.CreateGroup(ctx, org, &scimflow.Group{DisplayName: "g"}, ids)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for after := ""; ; {
-		page, err := db.GroupMemberPage(ctx, org, g.ID, after, 2)
-		if err != nil {
-			t.Fatalf("GroupMemberPage(after %q) = %v", after, err)
-		}
-		got = append(got, page...)
-		if len(page) < 2 {
-			break
-		}
-		after = page[len(page)-1]
-	}
+	got, counted := pageLane(t, db, org, g.ID, store.MemberPage{Limit: 2})
 	sort.Strings(ids)
 	if diff := cmp.Diff(ids, got); diff != "" {
 		t.Errorf("pages (-want +got):\n%s", diff)
 	}
-	if _, err := db.GroupMemberPage(ctx, other, g.ID, "", 2); scimflow.ErrorCode(err) != scimflow.ENOTFOUND {
+	if counted != len(ids) {
+		t.Errorf("without a cutoff %d of %d members counted, want all", counted, len(ids))
+	}
+	if _, _, err := db.GroupMemberPage(ctx, other, g.ID, store.MemberPage{Limit: 2}); scimflow.ErrorCode(err) != scimflow.ENOTFOUND {
 		t.Errorf("GroupMemberPage of another org's group = %v, want ENOTFOUND", err)
 	}
 	if err := db.DeleteGroup(ctx, org, g.ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.GroupMemberPage(ctx, org, g.ID, "", 2); scimflow.ErrorCode(err) != scimflow.ENOTFOUND {
+	if _, _, err := db.GroupMemberPage(ctx, org, g.ID, store.MemberPage{Limit: 2}); scimflow.ErrorCode(err) != scimflow.ENOTFOUND {
 		t.Errorf("GroupMemberPage of a deleted group = %v, want ENOTFOUND", err)
 	}
+	if _, _, err := db.GroupMemberPage(ctx, org, g.ID, store.MemberPage{From: "4", To: "8", Limit: 2}); scimflow.ErrorCode(err) != scimflow.ENOTFOUND {
+		t.Errorf("GroupMemberPage of a lane of a deleted group = %v, want ENOTFOUND", err)
+	}
+}
+
+// TestGroupMemberPageLanes pages a group lane by lane, as a pass with four
+// lanes does: each lane returns only ids in its range, and together the
+// lanes return every member exactly once. Members added after the pass's
+// cutoff are paged but not counted, so a pass's progress cannot pass the
+// total StartGroupPass counted; the stored progress only grows and never
+// passes that total either.
+func TestGroupMemberPageLanes(t *testing.T) {
+	t.Parallel()
+	for name, db := range map[string]*store.DB{"postgres": testenv.DB(t), "sqlite": testenv.SQLiteDB(t)} {
+		t.Run(name, func(t *testing.T) { testGroupMemberPageLanes(t, db) })
+	}
+}
+
+func testGroupMemberPageLanes(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	org := newOrg(t, db)
+	ids := createUsers(t, db, org, 40)
+	before, late := ids[:32], ids[32:]
+	g, err := db.CreateGroup(ctx, org, &scimflow.Group{DisplayName: "g"}, before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := db.SetGroupMappings(ctx, org, g.ID, nil, nil) // a pending recalculation
+	if err != nil {
+		t.Fatal(err)
+	}
+	total, cutoff, err := db.StartGroupPass(ctx, org, g.ID, rec.MappingVersion, "wf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != int64(len(before)) || cutoff.IsZero() {
+		t.Fatalf("StartGroupPass = %d members, cutoff %v; want %d and a cutoff", total, cutoff, len(before))
+	}
+	// Members added once the store's clock has passed the cutoff.
+	for !time.Now().After(cutoff.Add(time.Millisecond)) {
+		time.Sleep(time.Millisecond) // the clock has millisecond steps
+	}
+	add := scimflow.MemberOp{Kind: scimflow.MembersAdd, UserIDs: late}
+	if _, err := db.UpdateGroup(ctx, org, g.ID, scimflow.GroupChange{Members: []scimflow.MemberOp{add}}); err != nil {
+		t.Fatal(err)
+	}
+
+	lanes := []store.MemberPage{{To: "4"}, {From: "4", To: "8"}, {From: "8", To: "c"}, {From: "c"}}
+	var all []string
+	counted := 0
+	for _, lane := range lanes {
+		lane.Limit, lane.Cutoff = 3, cutoff
+		got, n := pageLane(t, db, org, g.ID, lane)
+		for _, id := range got {
+			if id < lane.From || (lane.To != "" && id >= lane.To) {
+				t.Errorf("lane [%q, %q) returned %s", lane.From, lane.To, id)
+			}
+		}
+		all, counted = append(all, got...), counted+n
+	}
+	sort.Strings(all)
+	sort.Strings(ids)
+	if diff := cmp.Diff(ids, all); diff != "" {
+		t.Errorf("the lanes together (-want every member once +got):\n%s", diff)
+	}
+	if counted != len(before) {
+		t.Errorf("%d members counted, want the %d added by the cutoff", counted, len(before))
+	}
+
+	// The stored progress: lanes report lower bounds out of order.
+	for _, p := range []int64{10, 6, 31, 50} {
+		if err := db.RecordGroupProgress(ctx, org, g.ID, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := db.FindRecalculation(ctx, org, rec.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Processed != total || r.Total != total {
+		t.Errorf("stored progress %d of %d after reports 10, 6, 31, 50; want %d of %d", r.Processed, r.Total, total, total)
+	}
+	// The next pass counts the late members too.
+	if total, _, err := db.StartGroupPass(ctx, org, g.ID, rec.MappingVersion, "wf"); err != nil || total != int64(len(ids)) {
+		t.Errorf("second StartGroupPass = %d, %v; want %d members", total, err, len(ids))
+	}
+}
+
+// pageLane pages through one lane of a group from its start, as the
+// workflow's batches do, and returns the ids in the order read and how
+// many were counted.
+func pageLane(t *testing.T, db *store.DB, orgID, groupID string, p store.MemberPage) ([]string, int) {
+	t.Helper()
+	var ids []string
+	counted := 0
+	for {
+		page, n, err := db.GroupMemberPage(context.Background(), orgID, groupID, p)
+		if err != nil {
+			t.Fatalf("GroupMemberPage(%+v) = %v", p, err)
+		}
+		if !sort.StringsAreSorted(page) {
+			t.Errorf("page %v is not in id order", page)
+		}
+		ids, counted = append(ids, page...), counted+n
+		if len(page) < p.Limit {
+			return ids, counted
+		}
+		p.After = page[len(page)-1]
+	}
+}
+
+func createUsers(t *testing.T, db *store.DB, orgID string, n int) []string {
+	t.Helper()
+	ids := make([]string, n)
+	for i := range ids {
+		u, err := db.CreateUser(context.Background(), orgID, &scimflow.User{UserName: fmt.Sprint("user", i), Active: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = u.ID
+	}
+	return ids
 }
 
 // TestWritesSurviveTerminatedConnections: after the database drops every
