@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -246,7 +247,7 @@ func equalValuePairwise(a *schema.Attribute, x, y any) bool {
 func TestKeyedSetsAgreeWithPairwise(t *testing.T) {
 	values := []any{
 		nil, true, false, "", "a", "A", "ß", "SS", "K", "\u212a", "\xff", "\ufffd",
-		json.Number("1"), json.Number("1.0"), "1", 1.0, -0.0, 0.0,
+		json.Number("1"), json.Number("1.0"), "1", 1.0, math.Copysign(0, -1), 0.0,
 		map[string]any(nil), map[string]any{}, []any(nil), []any{},
 		[]any{"a"}, []any{"a", "b"}, []any{"ab"},
 		map[string]any{"value": nil},
