@@ -72,10 +72,14 @@ func TestRequestBoundsBeforeAuth(t *testing.T) {
 	if res.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Errorf("2 MiB sign-in form: %d, want 413", res.StatusCode)
 	}
-	// An unauthenticated 5 MiB SCIM body: 413 before the token is checked.
+	// A 5 MiB SCIM body: without a token it is refused unread (401);
+	// with one, reading stops at the cap (413).
 	big := `{"userName":"` + strings.Repeat("x", 5<<20) + `"}`
-	if res := env.Do("", "POST", "/scim/v2/Users", big); res.Status != http.StatusRequestEntityTooLarge && res.Status != http.StatusUnauthorized {
-		t.Errorf("unauthenticated 5 MiB body: %d", res.Status)
+	if res := env.Do("", "POST", "/scim/v2/Users", big); res.Status != http.StatusUnauthorized {
+		t.Errorf("unauthenticated 5 MiB body: %d, want 401", res.Status)
+	}
+	if res := env.SCIM("POST", "/scim/v2/Users", big); res.Status != http.StatusRequestEntityTooLarge {
+		t.Errorf("authenticated 5 MiB body: %d, want 413", res.Status)
 	}
 
 	// A trailing slash is the same resource, not a redirect with HTML.
