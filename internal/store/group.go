@@ -55,13 +55,12 @@ func groupNotFound(id string) error {
 	return scimflow.Errorf(scimflow.ENOTFOUND, "Group %s not found", id)
 }
 
+// translateGroupErr turns a unique violation on groups into a SCIM
+// uniqueness error. displayName is the only unique attribute of a Group:
+// externalId is not (migration 00006).
 func translateGroupErr(err error, g *scimflow.Group) error {
-	name, ok := uniqueViolation(err)
-	if !ok {
+	if _, ok := uniqueViolation(err); !ok {
 		return err
-	}
-	if strings.Contains(name, "external_id") {
-		return scimflow.SCIMErrorf(scimflow.SCIMUniqueness, "externalId %q is already used by another group", g.ExternalID)
 	}
 	return scimflow.SCIMErrorf(scimflow.SCIMUniqueness, "a group named %q already exists", g.DisplayName)
 }

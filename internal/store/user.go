@@ -190,16 +190,14 @@ func (r *userRow) domain(values []userValueRow) *scimflow.User {
 }
 
 // translateUserErr turns a unique violation on users into a SCIM
-// uniqueness error (RFC 7644 §3.12) that names the attribute.
+// uniqueness error (RFC 7644 §3.12). userName is the only unique
+// attribute of a User: externalId is not (migration 00006).
 func translateUserErr(err error, u *scimflow.User) error {
 	name, ok := uniqueViolation(err)
 	if !ok {
 		return err
 	}
-	switch {
-	case strings.Contains(name, "external_id"):
-		return scimflow.SCIMErrorf(scimflow.SCIMUniqueness, "externalId %q is already used by another user", u.ExternalID)
-	case strings.Contains(name, "user_name"):
+	if strings.Contains(name, "user_name") {
 		return scimflow.SCIMErrorf(scimflow.SCIMUniqueness, "userName %q is already taken", u.UserName)
 	}
 	return scimflow.SCIMErrorf(scimflow.SCIMUniqueness, "a user with the same unique attributes already exists")

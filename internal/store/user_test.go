@@ -254,12 +254,16 @@ func TestUserUniqueness(t *testing.T) {
 			if _, err := db.CreateUser(ctx, orgA, &scimflow.User{UserName: "Dup", ExternalID: "E"}); err != nil {
 				t.Fatal(err)
 			}
-			for _, u := range []*scimflow.User{{UserName: "dUP"}, {UserName: "other", ExternalID: "E"}} {
+			for _, u := range []*scimflow.User{{UserName: "dUP"}, {UserName: "dup", ExternalID: "other"}} {
 				_, err := db.CreateUser(ctx, orgA, u)
 				var e *scimflow.Error
 				if !errors.As(err, &e) || e.Code != scimflow.ECONFLICT || e.SCIMType != scimflow.SCIMUniqueness {
 					t.Errorf("CreateUser(%+v) error = %v, want uniqueness conflict", u, err)
 				}
+			}
+			// externalId is not unique (RFC 7643 §3.1, migration 00006).
+			if _, err := db.CreateUser(ctx, orgA, &scimflow.User{UserName: "other", ExternalID: "E"}); err != nil {
+				t.Errorf("second user with externalId E: %v, want it created", err)
 			}
 			// Another org may use the same names.
 			if _, err := db.CreateUser(ctx, orgB, &scimflow.User{UserName: "dup", ExternalID: "E"}); err != nil {
