@@ -87,6 +87,9 @@ func run(ctx context.Context, args []string, env *environment) error {
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "dev":
+		if !embeddedTemporal {
+			return errNoDev
+		}
 		return runServe(ctx, rest, env, true)
 	case "serve":
 		return runServe(ctx, rest, env, false)

@@ -2,29 +2,37 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/scimflow/scimflow/activities"
-	"github.com/scimflow/scimflow/internal/devtemporal"
 	"github.com/scimflow/scimflow/internal/engine"
 	"github.com/scimflow/scimflow/internal/store"
 	"github.com/scimflow/scimflow/worker"
-	"github.com/scimflow/scimflow/workflows"
 )
 
 // temporalConn is a Temporal client and, in dev, the embedded server.
 type temporalConn struct {
 	client client.Client
-	dev    *devtemporal.Server
+	dev    *devServer
 }
+
+// devServer is the embedded Temporal server of `dev` and its web UI.
+type devServer struct {
+	FrontendAddr string // host:port of the gRPC frontend
+	UIURL        string // http://host:port of the web UI
+	Stop         func()
+}
+
+// errNoDev is what `dev` answers in a binary built with -tags nodev.
+var errNoDev = errors.New(`dev is not part of this build: it was built with -tags nodev, without the embedded Temporal server and UI; ` +
+	`run "scimflow serve" and "scimflow worker" with TEMPORAL_ADDRESS set, or use a build without that tag`)
 
 func (t *temporalConn) Close() {
 	t.client.Close()
@@ -45,17 +53,7 @@ func connectTemporal(ctx context.Context, cfg config, dev bool, logger *slog.Log
 	}
 	conn := &temporalConn{}
 	if dev && cfg.TemporalAddress == "" {
-		srv, err := devtemporal.Start(devtemporal.Config{
-			DataDir:      filepath.Join(cfg.DataDir, "temporal"),
-			Namespace:    cfg.TemporalNamespace,
-			FrontendPort: 7233,
-			UIPort:       8233,
-			SearchAttributes: map[string]enumspb.IndexedValueType{
-				workflows.OrgIDAttribute.GetName():   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-				workflows.GroupIDAttribute.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-			},
-			Logger: logger,
-		})
+		srv, err := startDevTemporal(cfg, logger)
 		if err != nil {
 			return nil, err
 		}
