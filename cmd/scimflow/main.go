@@ -10,6 +10,7 @@
 //	scimflow token create --org ID --scope scim|admin [--name N] [--expires-in 720h] --json
 //	scimflow token list --org ID [--scope scim|admin] --json
 //	scimflow token revoke --org ID --id TOKEN_ID --json
+//	scimflow healthcheck [--url URL] [serve|worker]
 //
 // Configuration comes from the environment (DATABASE_URL, SCIMFLOW_HTTP_ADDR,
 // SCIMFLOW_DATA_DIR, SCIMFLOW_PUBLIC_URL, TEMPORAL_ADDRESS,
@@ -41,6 +42,7 @@ commands:
   token create   create an API token (scope scim or admin)
   token list     list an org's tokens
   token revoke   revoke a token
+  healthcheck    exit 0 when the local serve (or worker) answers /readyz (for container health checks)
 
 Run "scimflow <command> -h" for the flags of a command.
 `
@@ -99,6 +101,8 @@ func run(ctx context.Context, args []string, env *environment) error {
 		return runWorker(ctx, rest, env)
 	case "reconcile":
 		return runReconcile(ctx, rest, env)
+	case "healthcheck":
+		return runHealthcheck(ctx, rest, env)
 	case "org", "token":
 		if len(rest) == 0 {
 			fmt.Fprint(env.stderr, usage)
