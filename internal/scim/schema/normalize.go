@@ -164,6 +164,8 @@ func (n *normalizer) assign(r Resolved, v any) error {
 // an array of objects is expected, more than one primary value (RFC 7643
 // §2.4), more values than the attribute's ValueLimit and other mismatches
 // are invalidValue errors; name is the attribute path they mention.
+// Duplicate values of a multi-valued attribute are merged into one (see
+// dedupe), before the primary values are counted.
 func NormalizeValue(a Attribute, name string, v any) (any, error) {
 	return normalizeValue(a, name, v, true)
 }
@@ -202,10 +204,15 @@ func normalizeValue(a Attribute, name string, v any, limits bool) (any, error) {
 		if ne == nil {
 			continue
 		}
-		if m, ok := ne.(map[string]any); ok && m["primary"] == true {
+		out = append(out, ne)
+	}
+	// Duplicates merge first: the same value sent twice as primary is one
+	// primary value.
+	out = dedupe(&a, out)
+	for _, e := range out {
+		if m, ok := e.(map[string]any); ok && m["primary"] == true {
 			primaries++
 		}
-		out = append(out, ne)
 	}
 	if primaries > 1 {
 		return nil, scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "attribute %q has more than one primary value", name)

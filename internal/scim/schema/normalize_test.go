@@ -126,6 +126,61 @@ var normalizeTests = []struct {
 		want: `{"userName": "a", "emails": [{"value": "x@example.com"}]}`,
 	},
 	{
+		name: "duplicate emails merge: same type and value, value without case (RFC 7643 §2.4)",
+		rt:   UserResourceType,
+		in: `{"userName": "a", "emails": [
+			{"value": "dup@example.com", "type": "work"},
+			{"value": "home@example.com", "type": "home"},
+			{"value": "DUP@Example.com", "type": "Work", "display": "Dup", "primary": true},
+			{"value": "dup@example.com", "type": "work", "primary": false},
+			{"value": "dup@example.com", "type": "other"},
+			{"value": "dup@example.com"}
+		]}`,
+		want: `{"userName": "a", "emails": [
+			{"value": "dup@example.com", "type": "work", "display": "Dup", "primary": true},
+			{"value": "home@example.com", "type": "home"},
+			{"value": "dup@example.com", "type": "other"},
+			{"value": "dup@example.com"}
+		]}`,
+	},
+	{
+		name: "a value sent twice as primary is one primary value",
+		rt:   UserResourceType,
+		in:   `{"userName": "a", "phoneNumbers": [{"value": "+1 555 0100", "type": "work", "primary": true}, {"value": "+1 555 0100", "type": "work", "primary": "True"}]}`,
+		want: `{"userName": "a", "phoneNumbers": [{"value": "+1 555 0100", "type": "work", "primary": true}]}`,
+	},
+	{
+		name: "binary and reference values compare with case; roles without",
+		rt:   UserResourceType,
+		in: `{"userName": "a",
+			"x509Certificates": [{"value": "QUJD"}, {"value": "qujd"}, {"value": "QUJD"}],
+			"photos": [{"value": "https://example.com/A.jpg"}, {"value": "https://example.com/a.jpg"}],
+			"roles": [{"value": "Admin", "type": "app"}, {"value": "admin", "type": "APP"}]}`,
+		want: `{"userName": "a",
+			"x509Certificates": [{"value": "QUJD"}, {"value": "qujd"}],
+			"photos": [{"value": "https://example.com/A.jpg"}, {"value": "https://example.com/a.jpg"}],
+			"roles": [{"value": "Admin", "type": "app"}]}`,
+	},
+	{
+		name: "duplicate addresses merge on every component and type",
+		rt:   UserResourceType,
+		in: `{"userName": "a", "addresses": [
+			{"type": "work", "locality": "Hollywood", "country": "USA"},
+			{"type": "work", "locality": "HOLLYWOOD", "country": "usa", "primary": true},
+			{"type": "work", "locality": "Hollywood", "country": "USA", "postalCode": "91608"}
+		]}`,
+		want: `{"userName": "a", "addresses": [
+			{"type": "work", "locality": "Hollywood", "country": "USA", "primary": true},
+			{"type": "work", "locality": "Hollywood", "country": "USA", "postalCode": "91608"}
+		]}`,
+	},
+	{
+		name: "group members listed twice are one member",
+		rt:   GroupResourceType,
+		in:   `{"displayName": "g", "members": [{"value": "u1"}, {"value": "u2"}, {"value": "u1", "display": "U One"}]}`,
+		want: `{"displayName": "g", "members": [{"value": "u1", "display": "U One"}, {"value": "u2"}]}`,
+	},
+	{
 		name: "schemas are kept as given",
 		rt:   UserResourceType,
 		in:   `{"Schemas": ["URN:ietf:params:scim:schemas:core:2.0:User", "urn:example:other"], "userName": "a"}`,
