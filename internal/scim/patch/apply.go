@@ -35,10 +35,13 @@ import (
 //
 // Beyond the RFC:
 //
-//   - add or replace on a filtered path that matches nothing creates the
-//     value from the filter when the filter is an "and" of `sub eq literal`
-//     comparisons (Entra ID replaces `emails[type eq "work"].value` on users
-//     with no work email); otherwise it is a noTarget error;
+//   - add on a filtered path that matches nothing creates the value from
+//     the filter when the filter is an "and" of `sub eq literal`
+//     comparisons; otherwise it is a noTarget error. replace on a filtered
+//     path that matches nothing is a noTarget error (RFC 7644 §3.5.2.3),
+//     except on the value paths Microsoft Entra ID sends for values a
+//     user does not have yet (`emails[type eq "work"].value` and the
+//     others of entraCreates), where it creates the value as add does;
 //   - values are coerced as schema.NormalizeValue does, and null means
 //     unassigned;
 //   - members of a path-less value object that name no attribute are

@@ -246,18 +246,24 @@ var applyTests = []applyTest{
 			`{"op":"Replace","path":"phoneNumbers[type eq \"mobile\"].value","value":"+1 555 0100"}`,
 			`{"op":"Replace","path":"addresses[type eq \"work\"].streetAddress","value":"100 Universal City Plaza"}`,
 			`{"op":"Replace","path":"addresses[type eq \"work\"].locality","value":"Hollywood"}`,
-			`{"op":"Replace","path":"phoneNumbers[type eq \"fax\" and primary eq false].value","value":"+1 555 0199"}`,
+			`{"op":"Replace","path":"phoneNumbers[type eq \"fax\"].value","value":"+1 555 0199"}`,
+			`{"op":"replace","path":"emails[type eq \"other\"].Value","value":"smtp:b@example.org"}`,
+			`{"op":"Replace","path":"addresses[type eq \"other\"].Formatted","value":"Building 92"}`,
+			`{"op":"Replace","path":"roles[primary eq \"True\"].value","value":"Reader"}`,
 		),
 		want: `{` + coreURN + `,"id":"u1","userName":"bjensen",` +
-			`"emails":[{"type":"work","value":"w@example.com"}],` +
-			`"phoneNumbers":[{"type":"mobile","value":"+1 555 0100"},{"type":"fax","primary":false,"value":"+1 555 0199"}],` +
-			`"addresses":[{"type":"work","streetAddress":"100 Universal City Plaza","locality":"Hollywood"}]}`,
+			`"emails":[{"type":"work","value":"w@example.com"},{"type":"other","value":"smtp:b@example.org"}],` +
+			`"phoneNumbers":[{"type":"mobile","value":"+1 555 0100"},{"type":"fax","value":"+1 555 0199"}],` +
+			`"addresses":[{"type":"work","streetAddress":"100 Universal City Plaza","locality":"Hollywood"},{"type":"other","formatted":"Building 92"}],` +
+			`"roles":[{"primary":true,"value":"Reader"}]}`,
 	},
 	{
-		name: "replace with a filter creates the missing value",
+		name: "add with a filter creates the missing value",
 		doc:  bare,
-		body: req(`{"op":"replace","path":"addresses[type eq \"home\"]","value":{"locality":"Springfield"}}`),
-		want: `{` + coreURN + `,"id":"u1","userName":"bjensen","addresses":[{"type":"home","locality":"Springfield"}]}`,
+		body: req(`{"op":"add","path":"addresses[type eq \"home\"]","value":{"locality":"Springfield"}}`,
+			`{"op":"add","path":"emails[type eq \"nonexistent\"].value","value":"n@example.com"}`),
+		want: `{` + coreURN + `,"id":"u1","userName":"bjensen","addresses":[{"type":"home","locality":"Springfield"}],` +
+			`"emails":[{"type":"nonexistent","value":"n@example.com"}]}`,
 	},
 	{
 		name: "replace null on a missing filtered value does nothing",
@@ -430,6 +436,15 @@ var applyTests = []applyTest{
 	{name: "filter on a singular attribute", doc: bare, body: req(`{"op":"replace","path":"name[givenName eq \"x\"].familyName","value":"y"}`), scimType: scimflow.SCIMInvalidPath, msg: `"name" is not multi-valued`},
 	{name: "filter on an unknown sub-attribute", doc: bjensen, body: req(`{"op":"replace","path":"emails[kind eq \"work\"].value","value":"y"}`), scimType: scimflow.SCIMInvalidFilter, msg: `"kind" is not a sub-attribute of "emails"`},
 	{name: "replace matching nothing with a complex filter", doc: bjensen, body: req(`{"op":"replace","path":"emails[type eq \"other\" or type eq \"x\"].value","value":"y"}`), scimType: scimflow.SCIMNoTarget, msg: `no value of "emails" matches the filter`},
+	// RFC 7644 §3.5.2.3: a replace whose filter matches nothing has no
+	// target; only the value paths Entra ID sends create the value.
+	{name: "replace matching nothing: a type Entra does not send", doc: bjensen, body: req(`{"op":"replace","path":"emails[type eq \"nonexistent\"].value","value":"y"}`), scimType: scimflow.SCIMNoTarget, msg: `no value of "emails" matches the filter`},
+	{name: "replace matching nothing: Entra's attribute with two terms", doc: bare, body: req(`{"op":"Replace","path":"phoneNumbers[type eq \"fax\" and primary eq false].value","value":"+1 555 0199"}`), scimType: scimflow.SCIMNoTarget, msg: `no value of "phoneNumbers"`},
+	{name: "replace matching nothing: a whole value", doc: bare, body: req(`{"op":"replace","path":"addresses[type eq \"work\"]","value":{"locality":"Springfield"}}`), scimType: scimflow.SCIMNoTarget, msg: `no value of "addresses"`},
+	{name: "replace matching nothing: a sub-attribute Entra does not send", doc: bare, body: req(`{"op":"replace","path":"emails[type eq \"work\"].display","value":"Work"}`), scimType: scimflow.SCIMNoTarget, msg: `no value of "emails"`},
+	{name: "replace matching nothing: an attribute Entra does not send", doc: bare, body: req(`{"op":"replace","path":"ims[type eq \"work\"].value","value":"x"}`), scimType: scimflow.SCIMNoTarget, msg: `no value of "ims"`},
+	{name: "replace matching nothing: roles not primary", doc: bare, body: req(`{"op":"replace","path":"roles[primary eq false].value","value":"x"}`), scimType: scimflow.SCIMNoTarget, msg: `no value of "roles"`},
+	{name: "replace matching nothing, after a value path that did", doc: bjensen, body: req(`{"op":"replace","path":"emails[type eq \"work\"].value","value":"w@example.com"}`, `{"op":"replace","path":"emails[type eq \"x\"].value","value":"y"}`), scimType: scimflow.SCIMNoTarget, msg: `Operations[1]: no value of "emails"`},
 	{name: "add matching nothing with a non-equality filter", doc: bjensen, body: req(`{"op":"add","path":"emails[value co \"zzz\"].display","value":"y"}`), scimType: scimflow.SCIMNoTarget, msg: `no value of "emails" matches`},
 	{name: "not a boolean", doc: bare, body: req(`{"op":"replace","path":"active","value":"yes"}`), scimType: scimflow.SCIMInvalidValue, msg: `attribute "active" must be true or false`},
 	{name: "number for a string", doc: bare, body: req(`{"op":"replace","path":"userName","value":42}`), scimType: scimflow.SCIMInvalidValue, msg: `attribute "userName" must be a string, not a number`},

@@ -44,7 +44,7 @@ func setValues(op string, c map[string]any, t target, v any) error {
 	match := matches(vals, t)
 	var err error
 	if t.res.Sub != nil {
-		vals, match, err = setSubOfValues(t, vals, match, v)
+		vals, match, err = setSubOfValues(op, t, vals, match, v)
 	} else {
 		vals, match, err = setWholeValues(op, t, vals, match, v)
 	}
@@ -57,12 +57,12 @@ func setValues(op string, c map[string]any, t target, v any) error {
 // setSubOfValues sets the sub-attribute of t on the selected values (match),
 // creating the value when none is selected, and returns the new values and
 // selection.
-func setSubOfValues(t target, vals []any, match []bool, v any) ([]any, []bool, error) {
+func setSubOfValues(op string, t target, vals []any, match []bool, v any) ([]any, []bool, error) {
 	if !slices.Contains(match, true) {
 		if v == nil {
 			return vals, match, nil // nothing to unset
 		}
-		e, err := newValue(t)
+		e, err := newValue(op, t)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -101,7 +101,7 @@ func setWholeValues(op string, t target, vals []any, match []bool, v any) ([]any
 			}
 		}
 	case !slices.Contains(match, true):
-		e, err := newValue(t)
+		e, err := newValue(op, t)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -211,10 +211,14 @@ func checkRemovable(r schema.Resolved, old any) error {
 // filter matched no value. Only a filter that is an "and" of
 // `sub eq literal` comparisons says what the value is; for any other
 // filter nothing matched and the operation has no target (RFC 7644
-// §3.5.2.3).
-func newValue(t target) (map[string]any, error) {
+// §3.5.2.3). A replace through a filter that matched nothing has no
+// target either, except on the paths Entra ID sends (see entraCreates).
+func newValue(op string, t target) (map[string]any, error) {
 	r := t.res
 	terms := map[string]any{}
+	if op == OpReplace && t.filter != nil && !entraCreates(t) {
+		return nil, scimflow.SCIMErrorf(scimflow.SCIMNoTarget, "no value of %q matches the filter %s; replace changes existing values only (add creates one)", attrName(r), filter.Format(t.filter))
+	}
 	if t.filter != nil && !equalities(t.filter, terms) {
 		return nil, scimflow.SCIMErrorf(scimflow.SCIMNoTarget, "no value of %q matches the filter %s", attrName(r), filter.Format(t.filter))
 	}
