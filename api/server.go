@@ -99,11 +99,6 @@ type LiveProgress interface {
 	Progress(ctx context.Context, rec *scimflow.Recalculation) (*scimflow.Recalculation, error)
 }
 
-// Pinger checks a dependency for /readyz.
-type Pinger interface {
-	Ping(ctx context.Context) error
-}
-
 // Metrics counts requests and serves /metrics.
 type Metrics interface {
 	ObserveRequest(surface string, status int)
@@ -121,8 +116,8 @@ type Server struct {
 	Tokens      TokenStore
 	Sessions    SessionStore // nil: no admin UI
 	Live        LiveProgress // nil: stored progress only
-	Ready       []Pinger
-	Metrics     Metrics // nil: no /metrics
+	Ready       []ReadyCheck // /readyz: all must pass
+	Metrics     Metrics      // nil: no /metrics
 	Logger      *slog.Logger
 	Limits      Limits
 
@@ -147,12 +142,7 @@ func (s *Server) Handler() http.Handler {
 	r.ContextWithFallback = true
 	r.Use(s.requestID, s.accessLog)
 
-	ops := r.Group("", s.errorsAs(surfaceOps))
-	ops.GET("/healthz", s.healthz)
-	ops.GET("/readyz", s.readyz)
-	if s.Metrics != nil {
-		ops.GET("/metrics", gin.WrapH(s.Metrics.Handler()))
-	}
+	s.opsRoutes(r)
 
 	// Bodies are capped before anything reads them; tokens are rate
 	// limited as soon as authentication names them.

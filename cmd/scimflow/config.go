@@ -18,6 +18,7 @@ import (
 type config struct {
 	DatabaseURL string
 	HTTPAddr    string
+	OpsAddr     string // worker: /healthz, /readyz, /metrics
 	DataDir     string
 	PublicURL   string
 
@@ -91,6 +92,7 @@ func loadConfig(env *environment) config {
 	c := config{
 		DatabaseURL: env.getenv("DATABASE_URL"),
 		HTTPAddr:    env.getenv("SCIMFLOW_HTTP_ADDR"),
+		OpsAddr:     env.getenv("SCIMFLOW_OPS_ADDR"),
 		DataDir:     env.getenv("SCIMFLOW_DATA_DIR"),
 		PublicURL:   env.getenv("SCIMFLOW_PUBLIC_URL"),
 
@@ -108,6 +110,9 @@ func loadConfig(env *environment) config {
 	}
 	if c.HTTPAddr == "" {
 		c.HTTPAddr = ":8080"
+	}
+	if c.OpsAddr == "" {
+		c.OpsAddr = ":9090"
 	}
 	if c.DataDir == "" {
 		c.DataDir = ".scimflow"
@@ -165,6 +170,16 @@ func openStore(ctx context.Context, c config, migrate bool) (*store.DB, error) {
 		}
 	}
 	return db, nil
+}
+
+// readyChecks are what /readyz checks: the database answers, its schema
+// is the one this binary needs, and Temporal answers.
+func readyChecks(db *store.DB, eng *engine.Client) []api.ReadyCheck {
+	return []api.ReadyCheck{
+		{Name: "database", Check: db.Ping},
+		{Name: "schema", Check: db.CheckSchema},
+		{Name: "temporal", Check: eng.Ping},
+	}
 }
 
 // parseFlags parses args and rejects stray positional arguments.

@@ -60,7 +60,7 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 	db.SetNotifier(eng)
 	reg := metrics.New()
 	srv := &api.Server{Auth: db, Orgs: db, Users: db, Groups: db, EntryPoints: db, Access: db, Tokens: db, Sessions: db, Live: eng,
-		Ready: []api.Pinger{db}, Metrics: reg, Logger: logger, PublicURL: cfg.PublicURL, Limits: cfg.limits()}
+		Ready: readyChecks(db, eng), Metrics: reg, Logger: logger, PublicURL: cfg.PublicURL, Limits: cfg.limits()}
 	if cfg.PublicURL == "" && !dev {
 		logger.Warn("SCIMFLOW_PUBLIC_URL is not set: Location headers and meta.location follow each request's Host header; set it to the URL identity providers use")
 	}

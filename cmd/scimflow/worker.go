@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 
+	"github.com/scimflow/scimflow/api"
 	"github.com/scimflow/scimflow/internal/engine"
 	"github.com/scimflow/scimflow/internal/metrics"
 )
@@ -15,6 +17,7 @@ import (
 func runWorker(ctx context.Context, args []string, env *environment) error {
 	cfg := loadConfig(env)
 	fs := cfg.flagSet("worker", env)
+	fs.StringVar(&cfg.OpsAddr, "ops-addr", cfg.OpsAddr, "address of /healthz, /readyz and /metrics (env SCIMFLOW_OPS_ADDR)")
 	cfg.temporalFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -30,11 +33,29 @@ func runWorker(ctx context.Context, args []string, env *environment) error {
 		return err
 	}
 	defer conn.Close()
-	fmt.Fprintf(env.stdout, "scimflow worker: task queue %q on %s\n", "scimflow-recalc", cfg.TemporalAddress)
-	if env.ready != nil {
-		env.ready("")
+	reg := metrics.New()
+	eng := &engine.Client{Temporal: conn.client}
+	ops := &api.Server{Ready: readyChecks(db, eng), Metrics: reg, Logger: logger}
+	ln, err := net.Listen("tcp", cfg.OpsAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.OpsAddr, err)
 	}
-	return runWorkerLoop(ctx, conn, db, cfg, logger, metrics.New())
+	fmt.Fprintf(env.stdout, "scimflow worker: task queue %q on %s\n", "scimflow-recalc", cfg.TemporalAddress)
+	fmt.Fprintf(env.stdout, "  ops: http://%s/readyz, /metrics\n", displayAddr(ln.Addr()))
+	opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
+	opsDone := make(chan error, 1)
+	go func() { opsDone <- serveHTTP(opsCtx, ln, ops.OpsHandler(), logger) }()
+	if env.ready != nil {
+		env.ready(ln.Addr().String())
+	}
+	err = runWorkerLoop(ctx, conn, db, cfg, logger, reg)
+	// The probes answer until the worker has stopped: an orchestrator
+	// sees the process alive while it drains.
+	stopOps()
+	if opsErr := <-opsDone; err == nil {
+		err = opsErr
+	}
+	return err
 }
 
 // runReconcile recomputes an org's effective roles from scratch through

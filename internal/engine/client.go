@@ -246,3 +246,9 @@ func EnsureSchedule(ctx context.Context, c client.Client, every time.Duration) e
 	}
 	return nil
 }
+
+// Ping checks that the Temporal frontend answers (for /readyz).
+func (e *Client) Ping(ctx context.Context) error {
+	_, err := e.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+	return err
+}

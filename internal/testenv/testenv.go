@@ -167,6 +167,19 @@ func ensureTemplate(ctx context.Context, admin *sql.DB, server, name string) err
 // its URL. The database is dropped when t ends.
 func DatabaseURL(t testing.TB) string {
 	t.Helper()
+	return createDatabase(t, true)
+}
+
+// EmptyDatabaseURL creates a fresh Postgres database without any schema
+// (as before the first `scimflow migrate`) and returns its URL. The
+// database is dropped when t ends.
+func EmptyDatabaseURL(t testing.TB) string {
+	t.Helper()
+	return createDatabase(t, false)
+}
+
+func createDatabase(t testing.TB, migrated bool) string {
+	t.Helper()
 	server, err := postgresServer()
 	if err != nil {
 		missing(t, "%v", err)
@@ -181,12 +194,16 @@ func DatabaseURL(t testing.TB) string {
 	if err := admin.PingContext(ctx); err != nil {
 		missing(t, "postgres not reachable at TEST_DATABASE_URL: %v", err)
 	}
-	tpl := "scimflow_tpl_" + migrationsHash()
-	if err := ensureTemplate(ctx, admin, server, tpl); err != nil {
-		t.Fatalf("create template database: %v", err)
-	}
 	name := "scimflow_t_" + randomSuffix()
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name+" TEMPLATE "+tpl); err != nil {
+	create := "CREATE DATABASE " + name
+	if migrated {
+		tpl := "scimflow_tpl_" + migrationsHash()
+		if err := ensureTemplate(ctx, admin, server, tpl); err != nil {
+			t.Fatalf("create template database: %v", err)
+		}
+		create += " TEMPLATE " + tpl
+	}
+	if _, err := admin.ExecContext(ctx, create); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
 	t.Cleanup(func() {
