@@ -18,9 +18,16 @@ import (
 	"github.com/scimflow/scimflow/workflows"
 )
 
-// Metrics counts what reconciliation repaired; nil is allowed.
+// Metrics counts what the activities do; nil is allowed. No method takes
+// an org: metrics labels never name tenants.
 type Metrics interface {
-	AddDrift(orgID string, rows int)
+	RecalculationStarted()
+	RecalculationFinished(failed bool, d time.Duration)
+	// Batch counts one batch of kind (group, members, reconcile) and the
+	// effective-role rows it changed.
+	Batch(kind string, changed int)
+	// AddDrift counts rows that reconciliation repaired.
+	AddDrift(rows int)
 }
 
 // Activities holds the dependencies of every activity.
@@ -28,6 +35,13 @@ type Activities struct {
 	DB      *store.DB
 	Logger  *slog.Logger
 	Metrics Metrics
+}
+
+func (a *Activities) logger() *slog.Logger {
+	if a.Logger == nil {
+		return slog.Default()
+	}
+	return a.Logger
 }
 
 // keepAlive heartbeats three times per heartbeat timeout (at most every
@@ -72,7 +86,14 @@ func classify(err error) error {
 // its members, as of the cutoff it returns.
 func (a *Activities) StartGroupPass(ctx context.Context, in workflows.StartGroupPassInput) (workflows.StartGroupPassResult, error) {
 	total, cutoff, err := a.DB.StartGroupPass(ctx, in.OrgID, in.GroupID, in.Version, in.WorkflowID)
-	return workflows.StartGroupPassResult{Total: total, Cutoff: cutoff}, classify(err)
+	if err != nil {
+		return workflows.StartGroupPassResult{}, classify(err)
+	}
+	if a.Metrics != nil {
+		a.Metrics.RecalculationStarted()
+	}
+	a.logger().InfoContext(ctx, "recalculation started", "org", in.OrgID, "group", in.GroupID, "version", in.Version, "members", total)
+	return workflows.StartGroupPassResult{Total: total, Cutoff: cutoff}, nil
 }
 
 // RecalculateGroupBatch recalculates one keyset page of a lane of a
@@ -99,6 +120,9 @@ func (a *Activities) RecalculateGroupBatch(ctx context.Context, in workflows.Gro
 		return res, err
 	}
 	res.Next = ids[len(ids)-1]
+	if a.Metrics != nil {
+		a.Metrics.Batch("group", res.Changed)
+	}
 	activity.RecordHeartbeat(ctx, res.Next)
 	if err := a.DB.RecordGroupProgress(ctx, in.OrgID, in.GroupID, in.ProcessedSoFar+int64(counted)); err != nil {
 		return res, err
@@ -110,13 +134,33 @@ func (a *Activities) RecalculateGroupBatch(ctx context.Context, in workflows.Gro
 // current mapping version.
 func (a *Activities) FinishGroupPass(ctx context.Context, in workflows.FinishGroupPassInput) (workflows.FinishGroupPassResult, error) {
 	v, ok, err := a.DB.FinishGroupPass(ctx, in.OrgID, in.GroupID, in.Version, in.Processed, in.Changed, in.Error)
-	return workflows.FinishGroupPassResult{LatestVersion: v, GroupExists: ok}, err
+	if err != nil {
+		return workflows.FinishGroupPassResult{}, err
+	}
+	var took time.Duration
+	if !in.StartedAt.IsZero() {
+		took = time.Since(in.StartedAt)
+	}
+	if a.Metrics != nil {
+		a.Metrics.RecalculationFinished(in.Error != "", took)
+	}
+	attrs := []any{"org", in.OrgID, "group", in.GroupID, "version", in.Version, "processed", in.Processed,
+		"changed", in.Changed, "duration", took.Round(time.Millisecond)}
+	if in.Error != "" {
+		a.logger().WarnContext(ctx, "recalculation failed", append(attrs, "error", in.Error)...)
+	} else {
+		a.logger().InfoContext(ctx, "recalculation completed", attrs...)
+	}
+	return workflows.FinishGroupPassResult{LatestVersion: v, GroupExists: ok}, nil
 }
 
 // ProcessOutbox recalculates the users of the next outbox batch of an org.
 func (a *Activities) ProcessOutbox(ctx context.Context, in workflows.OutboxInput) (workflows.OutboxResult, error) {
 	defer keepAlive(ctx)()
 	users, changed, more, err := a.DB.ProcessOutbox(ctx, in.OrgID, in.Limit)
+	if err == nil && a.Metrics != nil && users > 0 {
+		a.Metrics.Batch("members", changed)
+	}
 	return workflows.OutboxResult{Users: users, Changed: changed, More: more}, classify(err)
 }
 
@@ -129,12 +173,13 @@ func (a *Activities) ReconcileBatch(ctx context.Context, in workflows.ReconcileI
 	if err != nil {
 		return workflows.ReconcileResult{}, classify(err)
 	}
+	if a.Metrics != nil {
+		a.Metrics.Batch("reconcile", fixed)
+	}
 	if fixed > 0 {
-		if a.Logger != nil {
-			a.Logger.WarnContext(ctx, "reconciliation repaired drifted effective roles", "org", in.OrgID, "rows", fixed)
-		}
+		a.logger().WarnContext(ctx, "reconciliation repaired drifted effective roles", "org", in.OrgID, "rows", fixed)
 		if a.Metrics != nil {
-			a.Metrics.AddDrift(in.OrgID, fixed)
+			a.Metrics.AddDrift(fixed)
 		}
 	}
 	return workflows.ReconcileResult{Next: next, Users: users, Fixed: fixed, Done: done}, nil

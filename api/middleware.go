@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -29,17 +30,65 @@ func (s *Server) requestID(c *gin.Context) {
 func (s *Server) accessLog(c *gin.Context) {
 	start := time.Now()
 	c.Next()
+	status, route, took := c.Writer.Status(), c.FullPath(), time.Since(start)
 	if s.Metrics != nil {
-		s.Metrics.ObserveRequest(c.GetString(surfaceKey), c.Writer.Status())
+		surface := c.GetString(surfaceKey)
+		s.Metrics.ObserveRequest(surface, c.Request.Method, route, status, took)
+		if surface == surfaceSCIM.name {
+			if resource, op := scimOperation(c.Request.Method, route); resource != "" {
+				s.Metrics.ObserveSCIM(resource, op, status)
+			}
+		}
 	}
-	level := slog.LevelDebug
-	if c.Writer.Status() >= 500 {
+	level := slog.LevelInfo
+	switch {
+	case status >= 500:
 		level = slog.LevelError
+	case c.GetString(surfaceKey) == surfaceOps.name && status < 400:
+		// Probes and scrapes arrive every few seconds; at INFO they
+		// would drown the requests that matter.
+		level = slog.LevelDebug
 	}
 	s.Logger.LogAttrs(c.Request.Context(), level, "http",
-		slog.String("method", c.Request.Method), slog.String("path", c.Request.URL.Path),
-		slog.Int("status", c.Writer.Status()), slog.Duration("duration", time.Since(start)),
-		slog.String("request_id", c.GetString(requestIDKey)))
+		slog.String("method", c.Request.Method), slog.String("path", c.Request.URL.Path), slog.String("route", route),
+		slog.Int("status", status), slog.Duration("duration", took), slog.String("request_id", c.GetString(requestIDKey)))
+}
+
+// scimOperation names the SCIM operation of a route: its resource type and
+// what it does to it. Routes that are not operations (/Me, /Bulk,
+// unrouted) have no resource.
+func scimOperation(method, route string) (resource, op string) {
+	rest, ok := strings.CutPrefix(route, "/scim/v2/")
+	if !ok {
+		return "", ""
+	}
+	resource, sub, _ := strings.Cut(rest, "/")
+	switch resource {
+	case "Users", "Groups":
+	case "ServiceProviderConfig", "ResourceTypes", "Schemas":
+		return resource, "get"
+	default:
+		return "", ""
+	}
+	switch {
+	case sub == ".search":
+		return resource, "search"
+	case sub == "" && method == http.MethodGet:
+		return resource, "list"
+	case sub == "" && method == http.MethodPost:
+		return resource, "create"
+	}
+	switch method {
+	case http.MethodGet:
+		return resource, "get"
+	case http.MethodPut:
+		return resource, "replace"
+	case http.MethodPatch:
+		return resource, "patch"
+	case http.MethodDelete:
+		return resource, "delete"
+	}
+	return "", ""
 }
 
 // checkRequestText refuses paths and query strings that hold NUL

@@ -101,7 +101,12 @@ type LiveProgress interface {
 
 // Metrics counts requests and serves /metrics.
 type Metrics interface {
-	ObserveRequest(surface string, status int)
+	// ObserveRequest counts a request by its route template, never its
+	// path.
+	ObserveRequest(surface, method, route string, status int, d time.Duration)
+	// ObserveSCIM counts a SCIM operation (resource Users, operation
+	// patch, ...) by the status it answered.
+	ObserveSCIM(resource, operation string, status int)
 	Handler() http.Handler
 }
 

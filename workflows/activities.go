@@ -54,6 +54,9 @@ type FinishGroupPassInput struct {
 	Processed      int64
 	Changed        int64
 	Error          string // non-empty: the pass failed
+	// StartedAt is when the pass started (workflow time), for the
+	// duration in logs and metrics; zero when it never started.
+	StartedAt time.Time
 }
 
 // FinishGroupPassResult tells the workflow whether a newer mapping exists

@@ -361,6 +361,7 @@ func (g *groupRecalculation) finishPass(ctx workflow.Context) (finished bool, er
 	var f FinishGroupPassResult
 	err = workflow.ExecuteActivity(g.actx, ActivityFinishGroupPass, FinishGroupPassInput{
 		OrgID: g.in.OrgID, GroupID: g.in.GroupID, Version: st.PassVersion, Processed: g.processed(), Changed: st.Changed,
+		StartedAt: st.PassStartedAt,
 	}).Get(ctx, &f)
 	if err != nil {
 		return false, err
@@ -407,6 +408,7 @@ func (g *groupRecalculation) fail(ctx workflow.Context, err error) (Progress, er
 	var r FinishGroupPassResult
 	ferr := workflow.ExecuteActivity(g.actx, ActivityFinishGroupPass, FinishGroupPassInput{
 		OrgID: g.in.OrgID, GroupID: g.in.GroupID, Version: st.Target, Processed: g.processed(), Changed: st.Changed, Error: describe(err),
+		StartedAt: st.PassStartedAt,
 	}).Get(ctx, &r)
 	if ferr != nil {
 		workflow.GetLogger(ctx).Error("recording the failure failed", "error", ferr)

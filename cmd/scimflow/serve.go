@@ -49,7 +49,8 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 	}
 	defer db.Close()
 
-	conn, err := connectTemporal(ctx, cfg, dev, logger)
+	reg := metrics.New()
+	conn, err := connectTemporal(ctx, cfg, dev, logger, reg)
 	if err != nil {
 		return err
 	}
@@ -58,7 +59,6 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 	// store's write path; the API only reads live progress.
 	eng := &engine.Client{Temporal: conn.client, BatchSize: cfg.BatchSize, Lanes: cfg.Lanes, Logger: logger, NotifyTimeout: cfg.NotifyTimeout}
 	db.SetNotifier(eng)
-	reg := metrics.New()
 	srv := &api.Server{Auth: db, Orgs: db, Users: db, Groups: db, EntryPoints: db, Access: db, Tokens: db, Sessions: db, Live: eng,
 		Ready: readyChecks(db, eng), Metrics: reg, Logger: logger, PublicURL: cfg.PublicURL, Limits: cfg.limits()}
 	if cfg.PublicURL == "" && !dev {

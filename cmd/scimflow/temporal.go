@@ -13,6 +13,7 @@ import (
 
 	"github.com/scimflow/scimflow/activities"
 	"github.com/scimflow/scimflow/internal/engine"
+	"github.com/scimflow/scimflow/internal/metrics"
 	"github.com/scimflow/scimflow/internal/store"
 	"github.com/scimflow/scimflow/worker"
 )
@@ -45,11 +46,15 @@ func (t *temporalConn) Close() {
 // unset, starts an embedded server in the data dir. Outside dev the client
 // is lazy: serve starts even while Temporal is down, and the sweeper hands
 // over what was committed meanwhile.
-func connectTemporal(ctx context.Context, cfg config, dev bool, logger *slog.Logger) (*temporalConn, error) {
+// The SDK's own metrics go to reg when it is not nil.
+func connectTemporal(ctx context.Context, cfg config, dev bool, logger *slog.Logger, reg *metrics.Metrics) (*temporalConn, error) {
 	opts := client.Options{
 		HostPort:  cfg.TemporalAddress,
 		Namespace: cfg.TemporalNamespace,
 		Logger:    sdklog.NewStructuredLogger(slog.New(logger.Handler().WithGroup("temporal"))),
+	}
+	if reg != nil {
+		opts.MetricsHandler = reg.TemporalHandler()
 	}
 	conn := &temporalConn{}
 	if dev && cfg.TemporalAddress == "" {
@@ -79,7 +84,11 @@ func connectTemporal(ctx context.Context, cfg config, dev bool, logger *slog.Log
 
 // runWorker registers the search attributes and the reconciliation
 // schedule, then runs a worker and the sweeper until ctx ends.
-func runWorkerLoop(ctx context.Context, conn *temporalConn, db *store.DB, cfg config, logger *slog.Logger, m activities.Metrics) error {
+func runWorkerLoop(ctx context.Context, conn *temporalConn, db *store.DB, cfg config, logger *slog.Logger, m *metrics.Metrics) error {
+	m.WatchBacklog(func(ctx context.Context) (metrics.Backlog, error) {
+		b, err := db.Backlog(ctx)
+		return metrics.Backlog(b), err
+	}, logger)
 	setupCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := engine.EnsureSearchAttributes(setupCtx, conn.client, cfg.TemporalNamespace); err != nil {

@@ -28,12 +28,12 @@ func runWorker(ctx context.Context, args []string, env *environment) error {
 		return err
 	}
 	defer db.Close()
-	conn, err := connectTemporal(ctx, cfg, false, logger)
+	reg := metrics.New()
+	conn, err := connectTemporal(ctx, cfg, false, logger, reg)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	reg := metrics.New()
 	eng := &engine.Client{Temporal: conn.client}
 	ops := &api.Server{Ready: readyChecks(db, eng), Metrics: reg, Logger: logger}
 	ln, err := net.Listen("tcp", cfg.OpsAddr)
@@ -81,7 +81,7 @@ func runReconcile(ctx context.Context, args []string, env *environment) error {
 	if _, err := db.FindOrg(ctx, *org); err != nil {
 		return err
 	}
-	conn, err := connectTemporal(ctx, cfg, false, logger)
+	conn, err := connectTemporal(ctx, cfg, false, logger, nil)
 	if err != nil {
 		return err
 	}
