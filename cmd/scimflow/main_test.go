@@ -112,7 +112,9 @@ func do(t *testing.T, method, url, token, body string) (int, map[string]any) {
 // org create, token create, serve, and a SCIM round trip.
 func TestServeEndToEnd(t *testing.T) {
 	t.Parallel()
-	vars := map[string]string{"DATABASE_URL": testenv.DatabaseURL(t), "SCIMFLOW_HTTP_ADDR": "127.0.0.1:0"}
+	// /readyz checks Temporal too.
+	addr, ns := testenv.TemporalServer(t)
+	vars := map[string]string{"DATABASE_URL": testenv.DatabaseURL(t), "SCIMFLOW_HTTP_ADDR": "127.0.0.1:0", "TEMPORAL_ADDRESS": addr, "TEMPORAL_NAMESPACE": ns}
 	if out, err := runCmd(t, vars, "migrate"); err != nil || !strings.Contains(out, "postgres") {
 		t.Fatalf("migrate: %v %q", err, out)
 	}
