@@ -166,18 +166,18 @@ func (s *Server) listGroups(c *gin.Context) error {
 }
 
 func (s *Server) queryGroups(c *gin.Context, r listRequest) error {
-	q, p, err := r.parse()
+	q, p, err := r.parse(schema.GroupResourceType.ID)
 	if err != nil {
 		return err
 	}
-	groups, total, err := s.Groups.ListGroups(c, orgID(c), q)
+	groups, pg, err := s.Groups.ListGroupsPage(c, orgID(c), q)
 	if err != nil {
 		return err
 	}
 	w := newStream(c)
-	head, _ := json.Marshal(map[string]any{"schemas": []string{scim.ListResponseURN}, "totalResults": total,
-		"startIndex": q.StartIndex, "itemsPerPage": len(groups)})
-	w.raw(head[:len(head)-1])
+	resp := listResponse(schema.GroupResourceType.ID, q, pg, nil)
+	resp.ItemsPerPage = len(groups)
+	w.raw(resp.Head())
 	w.raw([]byte(`,"Resources":[`))
 	for i, g := range groups {
 		if i > 0 {

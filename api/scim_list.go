@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -22,23 +23,36 @@ type listRequest struct {
 	Count              string
 	Attributes         string
 	ExcludedAttributes string
+	// Cursor is the cursor parameter of RFC 9865; HasCursor tells an empty
+	// one (the first page of a cursor-paged list) from none (index paging).
+	Cursor    string
+	HasCursor bool
 }
 
 func listRequestFromQuery(c *gin.Context) listRequest {
 	// Parameter names are case-insensitive in practice (clients send
 	// startindex, Count); look them up without case.
 	q := c.Request.URL.Query()
-	get := func(name string) string {
+	has := func(name string) (string, bool) {
 		for k, v := range q {
-			if strings.EqualFold(k, name) && len(v) > 0 {
-				return v[0]
+			if strings.EqualFold(k, name) {
+				if len(v) == 0 {
+					return "", true
+				}
+				return v[0], true
 			}
 		}
-		return ""
+		return "", false
 	}
-	return listRequest{Filter: get("filter"), SortBy: get("sortBy"), SortOrder: get("sortOrder"),
+	get := func(name string) string {
+		v, _ := has(name)
+		return v
+	}
+	r := listRequest{Filter: get("filter"), SortBy: get("sortBy"), SortOrder: get("sortOrder"),
 		StartIndex: get("startIndex"), Count: get("count"),
 		Attributes: get("attributes"), ExcludedAttributes: get("excludedAttributes")}
+	r.Cursor, r.HasCursor = has("cursor")
+	return r
 }
 
 // listRequestFromSearch reads a SearchRequest body (RFC 7644 §3.4.3).
@@ -61,6 +75,9 @@ func listRequestFromSearch(doc map[string]any) (listRequest, error) {
 			r.Attributes, err = asList(k, v)
 		case "excludedattributes":
 			r.ExcludedAttributes, err = asList(k, v)
+		case "cursor":
+			r.Cursor, err = asString(k, v)
+			r.HasCursor = true
 		}
 		if err != nil {
 			return r, err
@@ -112,8 +129,9 @@ func asList(k string, v any) (string, error) {
 	return "", scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "%s must be an array of strings", k)
 }
 
-// parse validates r into a query and a projection.
-func (r listRequest) parse() (scim.ListQuery, scim.Projection, error) {
+// parse validates r, a query of resource type rt ("User", "Group"), into
+// a query and a projection.
+func (r listRequest) parse(rt string) (scim.ListQuery, scim.Projection, error) {
 	q := scim.ListQuery{StartIndex: 1, Count: scim.DefaultPageSize, SortBy: strings.TrimSpace(r.SortBy)}
 	if strings.TrimSpace(r.Filter) != "" {
 		f, err := filter.Parse(r.Filter)
@@ -144,8 +162,68 @@ func (r listRequest) parse() (scim.ListQuery, scim.Projection, error) {
 		}
 		q.Count = min(max(n, 0), scim.MaxResults)
 	}
+	if err := r.cursor(rt, &q); err != nil {
+		return q, scim.Projection{}, err
+	}
 	p, err := scim.ParseProjection(r.Attributes, r.ExcludedAttributes)
 	return q, p, err
+}
+
+// cursor sets up cursor paging (RFC 9865) when r has a cursor parameter:
+// an empty one asks for the first page, any other must be a nextCursor or
+// previousCursor this server returned for the same query.
+func (r listRequest) cursor(rt string, q *scim.ListQuery) error {
+	if !r.HasCursor {
+		return nil
+	}
+	if r.StartIndex != "" {
+		return scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "startIndex and cursor select two ways of paging: send one of them")
+	}
+	// RFC 9865 §2: count is a positive integer.
+	if r.Count != "" && q.Count < 1 {
+		return scimflow.SCIMErrorf(scimflow.SCIMInvalidCount, "count must be between 1 and %d with cursor paging", scim.MaxResults)
+	}
+	q.Paging, q.StartIndex = scim.PagingCursor, 0
+	cur := strings.TrimSpace(r.Cursor)
+	if cur == "" {
+		return nil
+	}
+	c, err := scim.DecodeCursor(cur, fingerprint(rt, *q), time.Now())
+	if err != nil {
+		return err
+	}
+	q.Cursor = &c
+	return nil
+}
+
+// fingerprint names the query q of resource type rt in its cursors.
+func fingerprint(rt string, q scim.ListQuery) string {
+	f := ""
+	if q.Filter != nil {
+		f = filter.Format(q.Filter)
+	}
+	return scim.QueryFingerprint(rt, q, f)
+}
+
+// listResponse is the ListResponse of a page of n resources found by q.
+func listResponse(rt string, q scim.ListQuery, pg scim.Page, resources []map[string]any) scim.ListResponse {
+	resp := scim.NewListResponse(pg.Total, q.StartIndex, resources)
+	if q.Paging != scim.PagingCursor {
+		return resp
+	}
+	// Cursor pages have no startIndex, and only the first is counted.
+	resp.StartIndex = 0
+	if pg.Total < 0 {
+		resp.TotalResults = nil
+	}
+	now, fp := time.Now(), fingerprint(rt, q)
+	if pg.Next != nil {
+		resp.NextCursor = pg.Next.Encode(fp, now)
+	}
+	if pg.Previous != nil {
+		resp.PreviousCursor = pg.Previous.Encode(fp, now)
+	}
+	return resp
 }
 
 // projection reads attributes/excludedAttributes of a single-resource request.

@@ -153,11 +153,11 @@ func (s *Server) listUsers(c *gin.Context) error {
 }
 
 func (s *Server) queryUsers(c *gin.Context, r listRequest) error {
-	q, p, err := r.parse()
+	q, p, err := r.parse(schema.UserResourceType.ID)
 	if err != nil {
 		return err
 	}
-	users, total, err := s.Users.ListUsers(c, orgID(c), q)
+	users, pg, err := s.Users.ListUsersPage(c, orgID(c), q)
 	if err != nil {
 		return err
 	}
@@ -170,7 +170,7 @@ func (s *Server) queryUsers(c *gin.Context, r listRequest) error {
 	for i, u := range users {
 		docs[i] = p.Apply(scim.EncodeUser(u, base, groups[u.ID]...))
 	}
-	s.writeSCIM(c, http.StatusOK, scim.NewListResponse(total, q.StartIndex, docs))
+	s.writeSCIM(c, http.StatusOK, listResponse(schema.UserResourceType.ID, q, pg, docs))
 	return nil
 }
 

@@ -39,7 +39,8 @@ type UserStore interface {
 	FindUser(ctx context.Context, orgID, id string) (*scimflow.User, error)
 	UpdateUser(ctx context.Context, orgID, id string, fn func(*scimflow.User) error) (*scimflow.User, error)
 	DeleteUser(ctx context.Context, orgID, id string, check func(version int64) error) error
-	ListUsers(ctx context.Context, orgID string, q scim.ListQuery) ([]*scimflow.User, int, error)
+	// ListUsersPage lists users by index or by cursor (RFC 9865).
+	ListUsersPage(ctx context.Context, orgID string, q scim.ListQuery) ([]*scimflow.User, scim.Page, error)
 	// GroupsOf returns the groups of each user, for the read-only User.groups.
 	GroupsOf(ctx context.Context, orgID string, userIDs []string) (map[string][]scimflow.Group, error)
 }
@@ -50,7 +51,7 @@ type GroupStore interface {
 	FindGroup(ctx context.Context, orgID, id string) (*scimflow.Group, error)
 	UpdateGroup(ctx context.Context, orgID, id string, ch scimflow.GroupChange) (*scimflow.Group, error)
 	DeleteGroup(ctx context.Context, orgID, id string, check func(version int64) error) error
-	ListGroups(ctx context.Context, orgID string, q scim.ListQuery) ([]*scimflow.Group, int, error)
+	ListGroupsPage(ctx context.Context, orgID string, q scim.ListQuery) ([]*scimflow.Group, scim.Page, error)
 	Members(ctx context.Context, orgID, groupID, after string, limit int) ([]scimflow.Member, error)
 }
 

@@ -11,7 +11,17 @@ func ServiceProviderConfig(baseURL, docsURL string) map[string]any {
 		"filter":           map[string]any{"supported": true, "maxResults": MaxResults},
 		"changePassword":   map[string]any{"supported": false},
 		"sort":             map[string]any{"supported": true},
-		"etag":             map[string]any{"supported": true},
+		// RFC 9865 §4: cursor paging next to startIndex, which stays the
+		// default so that clients written for RFC 7644 see no change.
+		"pagination": map[string]any{
+			"cursor":                  true,
+			"index":                   true,
+			"defaultPaginationMethod": "index",
+			"defaultPageSize":         DefaultPageSize,
+			"maxPageSize":             MaxResults,
+			"cursorTimeout":           int(CursorTimeout.Seconds()),
+		},
+		"etag": map[string]any{"supported": true},
 		"authenticationSchemes": []any{map[string]any{
 			"type":        "oauthbearertoken",
 			"name":        "Bearer token",

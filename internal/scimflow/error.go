@@ -36,6 +36,10 @@ const (
 	SCIMInvalidValue  = "invalidValue"
 	SCIMInvalidVers   = "invalidVers"
 	SCIMSensitive     = "sensitive"
+	// Added by RFC 9865 §2.1 for cursor paging.
+	SCIMInvalidCursor = "invalidCursor"
+	SCIMExpiredCursor = "expiredCursor"
+	SCIMInvalidCount  = "invalidCount"
 )
 
 // Error is the one error type of scimflow's domain. Message is safe to show

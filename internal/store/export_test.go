@@ -13,13 +13,15 @@ import (
 // ListUsersLarge is ListUsers with an org that is large above large users
 // instead of LargeOrg, so that a test can make a large org of a few.
 func (db *DB) ListUsersLarge(ctx context.Context, orgID string, q scim.ListQuery, large int) ([]*scimflow.User, int, error) {
-	return db.listUsers(ctx, orgID, q, large)
+	users, pg, err := db.listUsers(ctx, orgID, q, large)
+	return users, pg.Total, err
 }
 
 // ListGroupsLarge is ListGroups with an org that is large above large
 // groups instead of LargeOrg.
 func (db *DB) ListGroupsLarge(ctx context.Context, orgID string, q scim.ListQuery, large int) ([]*scimflow.Group, int, error) {
-	return db.listGroups(ctx, orgID, q, large)
+	groups, pg, err := db.listGroups(ctx, orgID, q, large)
+	return groups, pg.Total, err
 }
 
 // ExplainList returns the plans (Postgres EXPLAIN, text) of the count and

@@ -109,6 +109,12 @@ func (groupResolver) order(sortBy string) (string, bool, error) {
 // ListGroups returns a page of the groups of org and the total number of
 // matches.
 func (db *DB) ListGroups(ctx context.Context, orgID string, q scim.ListQuery) ([]*scimflow.Group, int, error) {
+	groups, pg, err := db.listGroups(ctx, orgID, q, LargeOrg)
+	return groups, pg.Total, err
+}
+
+// ListGroupsPage is ListUsersPage for groups.
+func (db *DB) ListGroupsPage(ctx context.Context, orgID string, q scim.ListQuery) ([]*scimflow.Group, scim.Page, error) {
 	return db.listGroups(ctx, orgID, q, LargeOrg)
 }
 
@@ -119,17 +125,17 @@ func groupsList(orgID string, large int) resourceList {
 }
 
 // listGroups is ListGroups for an org that is large above large groups.
-func (db *DB) listGroups(ctx context.Context, orgID string, q scim.ListQuery, large int) ([]*scimflow.Group, int, error) {
+func (db *DB) listGroups(ctx context.Context, orgID string, q scim.ListQuery, large int) ([]*scimflow.Group, scim.Page, error) {
 	var rows []groupRow
-	total, err := db.find(ctx, groupsList(orgID, large), q, &rows)
+	pg, err := db.find(ctx, groupsList(orgID, large), q, &rows)
 	if err != nil {
-		return nil, 0, err
+		return nil, pg, err
 	}
 	out := make([]*scimflow.Group, len(rows))
 	for i := range rows {
 		out[i] = rows[i].domain()
 	}
-	return out, total, nil
+	return out, pg, nil
 }
 
 // Members returns up to limit members of group groupID of org whose user

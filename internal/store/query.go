@@ -84,6 +84,10 @@ func sortKey(col column) string {
 	switch {
 	case strings.HasPrefix(col.expr, "'"):
 		return "" // a constant (meta.resourceType): every row sorts alike
+	case col.nullable:
+		// Unassigned sorts as "", alike on both databases (Postgres puts
+		// NULLs last, SQLite first), and a cursor's key is never NULL.
+		return sortKey(column{expr: "COALESCE(" + col.expr + ", '')", kind: col.kind, caseExact: col.caseExact})
 	case col.kind == kindString && !col.caseExact:
 		return "lower(" + col.expr + ")"
 	}
@@ -106,24 +110,32 @@ type resourceList struct {
 
 // find counts the rows matching q and loads its page into dest (a pointer
 // to a slice of rows). The order is stable: the sort key, then creation
-// time and id.
-func (db *DB) find(ctx context.Context, l resourceList, q scim.ListQuery, dest any) (int, error) {
+// time and id. A cursor-paged list (RFC 9865) is counted on its first
+// page only: a count reads every match, and a page must not.
+func (db *DB) find(ctx context.Context, l resourceList, q scim.ListQuery, dest any) (scim.Page, error) {
+	pg := scim.Page{Total: -1}
 	s, err := db.listSQL(ctx, l, q)
 	if err != nil {
-		return 0, err
+		return pg, err
 	}
 	tx := db.gorm.WithContext(ctx)
-	var total int64
-	if err := s.count(tx).Count(&total).Error; err != nil {
-		return 0, internal("count "+l.table, err)
+	if q.Paging != scim.PagingCursor || q.Cursor == nil {
+		var total int64
+		if err := s.count(tx).Count(&total).Error; err != nil {
+			return pg, internal("count "+l.table, err)
+		}
+		pg.Total = int(total)
 	}
-	if q.Count <= 0 || int64(q.StartIndex) > total {
-		return int(total), nil
+	if q.Paging == scim.PagingCursor {
+		return db.findAfter(ctx, s, q, dest, pg)
+	}
+	if q.Count <= 0 || q.StartIndex > pg.Total {
+		return pg, nil
 	}
 	if err := s.page(tx, q).Find(dest).Error; err != nil {
-		return 0, internal("list "+l.table, err)
+		return pg, internal("list "+l.table, err)
 	}
-	return int(total), nil
+	return pg, nil
 }
 
 // listStatement is the SQL of a list: its rows and their order.
@@ -132,6 +144,7 @@ type listStatement struct {
 	cond    string
 	args    []any
 	orderBy string
+	key     string // the sortBy expression, "" when every row sorts alike
 }
 
 func (s listStatement) count(tx *gorm.DB) *gorm.DB {
@@ -166,14 +179,8 @@ func (db *DB) listSQL(ctx context.Context, l resourceList, q scim.ListQuery) (li
 		s.cond += " AND (" + b.sb.String() + ")"
 		s.args = append(s.args, b.args...)
 	}
-	dir := "ASC"
-	if q.Descending {
-		dir = "DESC"
-	}
-	s.orderBy = l.alias + ".created_at " + dir + ", " + l.alias + ".id " + dir
-	if order != "" {
-		s.orderBy = order + " " + dir + ", " + s.orderBy
-	}
+	s.key = order
+	s.orderBy = s.order(q.Descending)
 	return s, nil
 }
 
@@ -374,7 +381,7 @@ func (b *sqlBuilder) condition(col column, c *filter.Compare) error {
 	}
 	lhs := col.expr
 	// NULL means unassigned, which compares like "". Skipping COALESCE for
-	// `eq "non-empty"` keeps the unique index usable (externalId eq).
+	// `eq "non-empty"` keeps the index on external_id usable (externalId eq).
 	if col.nullable && (c.Op != filter.OpEq || s == "") {
 		lhs = "COALESCE(" + lhs + ", '')"
 	}

@@ -313,7 +313,8 @@ func (userResolver) order(sortBy string) (string, bool, error) {
 		if !ok {
 			return "", false, scimflow.SCIMErrorf(scimflow.SCIMInvalidValue, "cannot sort by %q", sortBy)
 		}
-		return fmt.Sprintf("(SELECT lower(%s) FROM user_values v WHERE v.user_id = u.id AND v.attr = '%s' ORDER BY v.is_primary DESC, v.ord LIMIT 1)", col.expr, attr), true, nil
+		// COALESCE: a user without the attribute sorts as "" (see sortKey).
+		return fmt.Sprintf("COALESCE((SELECT lower(%s) FROM user_values v WHERE v.user_id = u.id AND v.attr = '%s' ORDER BY v.is_primary DESC, v.ord LIMIT 1), '')", col.expr, attr), true, nil
 	}
 	col, ok := userColumn(p.Attr)
 	if !ok {
@@ -323,8 +324,16 @@ func (userResolver) order(sortBy string) (string, bool, error) {
 }
 
 // ListUsers returns a page of the SCIM users of org and the total number of
-// matches.
+// matches (-1 when not counted, see ListUsersPage).
 func (db *DB) ListUsers(ctx context.Context, orgID string, q scim.ListQuery) ([]*scimflow.User, int, error) {
+	users, pg, err := db.listUsers(ctx, orgID, q, LargeOrg)
+	return users, pg.Total, err
+}
+
+// ListUsersPage returns a page of the SCIM users of org, the total number
+// of matches and, for cursor paging, the positions of the neighbouring
+// pages.
+func (db *DB) ListUsersPage(ctx context.Context, orgID string, q scim.ListQuery) ([]*scimflow.User, scim.Page, error) {
 	return db.listUsers(ctx, orgID, q, LargeOrg)
 }
 
@@ -337,14 +346,14 @@ func usersList(orgID string, large int) resourceList {
 }
 
 // listUsers is ListUsers for an org that is large above large users.
-func (db *DB) listUsers(ctx context.Context, orgID string, q scim.ListQuery, large int) ([]*scimflow.User, int, error) {
+func (db *DB) listUsers(ctx context.Context, orgID string, q scim.ListQuery, large int) ([]*scimflow.User, scim.Page, error) {
 	var rows []userRow
-	total, err := db.find(ctx, usersList(orgID, large), q, &rows)
+	pg, err := db.find(ctx, usersList(orgID, large), q, &rows)
 	if err != nil {
-		return nil, 0, err
+		return nil, pg, err
 	}
 	users, err := db.withValues(ctx, rows)
-	return users, total, err
+	return users, pg, err
 }
 
 // withValues loads the multi-valued attributes of a page of users in one query.
