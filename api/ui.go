@@ -278,7 +278,7 @@ func (s *Server) uiError(c *gin.Context, err error) {
 	errors.As(err, &e)
 	if unmet, ok := asUnmet(err); ok {
 		s.render(c, http.StatusForbidden, "prerequisites", &uiPage{Title: "Not available yet",
-			Body: prereqData{Checks: unmet.checks, Failed: unmet.failed}})
+			Body: prereqData{Checks: unmet.checks, Failed: unmet.failed, Guides: idpGuides}})
 		return
 	}
 	if code == scimflow.EUNAUTHORIZED {
@@ -316,6 +316,7 @@ func (s *Server) toLogin(c *gin.Context) {
 type prereqData struct {
 	Checks []prerequisite
 	Failed prerequisite
+	Guides any // idpGuides
 }
 
 var uiTemplates = sync.OnceValues(parseUITemplates)

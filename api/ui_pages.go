@@ -24,6 +24,12 @@ var idpGuides = []struct{ Slug, Title string }{
 	{"entra-id", "Microsoft Entra ID"},
 	{"okta", "Okta"},
 	{"onelogin", "OneLogin"},
+	{"jumpcloud", "JumpCloud"},
+	{"pingone", "PingOne"},
+	{"authentik", "authentik"},
+	{"google-workspace", "Google Workspace"},
+	{"rippling", "Rippling"},
+	{"microsoft-validator", "Microsoft SCIM validator"},
 	{"generic", "Any SCIM 2.0 client"},
 }
 

@@ -463,7 +463,7 @@ func TestUIGuides(t *testing.T) {
 	t.Parallel()
 	env := testenv.Server(t)
 	b := newBrowser(t, env)
-	for _, g := range []string{"entra-id", "okta", "onelogin", "generic"} {
+	for _, g := range []string{"entra-id", "okta", "onelogin", "jumpcloud", "pingone", "authentik", "google-workspace", "rippling", "microsoft-validator", "generic"} {
 		p := b.get("/admin/docs/" + g)
 		wantPage(t, p, 200, "<h1>", "<ol>", "<li>", "<code>", "troubleshooting")
 		if strings.Contains(p.body, "```") || strings.Contains(p.body, "## ") {
