@@ -22,6 +22,10 @@ func (s *Server) adminRoutes(r *gin.RouterGroup) {
 	a.GET("/entry-points/:id/members", handle(s.heavy(s.entryPointMembers)))
 	a.GET("/users/:id/entry-points", handle(s.userEntryPoints))
 
+	tk := r.Group("/scim/tokens", s.require(tokenPrereqs))
+	tk.GET("", handle(s.listSCIMTokens))
+	tk.GET("/:id/errors", handle(s.scimTokenErrors))
+
 	sc := r.Group("", s.require(dashboardPrereqs))
 	sc.GET("/scim/groups", handle(s.heavy(s.adminListGroups)))
 	sc.GET("/scim/groups/:id", handle(s.adminGetGroup))

@@ -171,7 +171,9 @@ func (s *Server) scimError(c *gin.Context, err error) {
 		c.Header("WWW-Authenticate", `Bearer realm="scimflow"`)
 	}
 	retryAfter(c, err)
-	s.writeSCIM(c, status, scim.NewErrorResponse(status, err))
+	body := scim.NewErrorResponse(status, err)
+	c.Set(scimFailureKey, body) // for the token's provisioning health
+	s.writeSCIM(c, status, body)
 }
 
 // adminErrorBody is the error format of the admin API and of every

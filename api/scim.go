@@ -47,6 +47,7 @@ func (s *Server) scimAuth(c *gin.Context) error {
 	if tok.Scope != scimflow.ScopeSCIM {
 		return scimflow.Errorf(scimflow.EFORBIDDEN, "this token has scope %q; SCIM endpoints need a token with scope scim", tok.Scope)
 	}
+	c.Set(scimTokenKey, tok) // counted from here on (recordSCIM)
 	org, err := s.Orgs.FindOrg(c, tok.OrgID)
 	if err != nil {
 		return err

@@ -62,6 +62,9 @@ type EntryPointStore interface {
 	ListEntryPoints(ctx context.Context, orgID, search string, offset, limit int) ([]*scimflow.EntryPoint, int, error)
 	RenameEntryPoint(ctx context.Context, orgID, id, name string) (*scimflow.EntryPoint, error)
 	DeleteEntryPoint(ctx context.Context, orgID, id string) error
+	// EntryPointUsage says, per entry point, how many users hold a role on
+	// it and which groups map it.
+	EntryPointUsage(ctx context.Context, orgID string, ids []string) (map[string]*scimflow.EntryPointUsage, error)
 	EntryPointMembers(ctx context.Context, orgID, entryPointID string, offset, limit int) ([]scimflow.EntryPointMember, int, error)
 }
 
@@ -76,7 +79,16 @@ type AccessStore interface {
 	SetGroupMappings(ctx context.Context, orgID, groupID string, mappings []scimflow.Mapping, ifVersion *int64) (*scimflow.Recalculation, error)
 	FindRecalculation(ctx context.Context, orgID, id string) (*scimflow.Recalculation, error)
 	LatestRecalculation(ctx context.Context, orgID, groupID string) (*scimflow.Recalculation, error)
+	// RecentRecalculations lists the org's pending and running
+	// recalculations, then its latest finished ones.
+	RecentRecalculations(ctx context.Context, orgID string, limit int) ([]*scimflow.Recalculation, error)
 	UserAccess(ctx context.Context, orgID, userID string) ([]scimflow.Access, error)
+	// SearchUsers pages through the org's SCIM users by userName, keeping
+	// those whose userName, name or email holds q.Search.
+	SearchUsers(ctx context.Context, orgID string, q scimflow.PageQuery) (scimflow.UserPage, error)
+	// GroupMembersByName pages through a group's members by userName; size
+	// is the group's member count.
+	GroupMembersByName(ctx context.Context, orgID, groupID string, size int, q scimflow.PageQuery) (scimflow.UserPage, error)
 }
 
 // TokenStore manages an org's SCIM tokens from the admin UI.
@@ -126,9 +138,18 @@ type Server struct {
 	Metrics     Metrics      // nil: no /metrics
 	Logger      *slog.Logger
 	Limits      Limits
+	Traffic     TrafficStore // nil: no provisioning health
+	// SyncStaleAfter is how long without a SCIM request makes the admin
+	// UI warn that provisioning may have stopped (0: 24 hours).
+	SyncStaleAfter time.Duration
+	// TemporalUIURL, when set, is the Temporal web UI that recalculations
+	// link to, in namespace TemporalNamespace.
+	TemporalUIURL     string
+	TemporalNamespace string
 
-	tokens *tokenLimiter // from Limits, by Handler
-	gate   *orgGate
+	tokens  *tokenLimiter // from Limits, by Handler
+	gate    *orgGate
+	traffic *trafficBuffer
 
 	// PublicURL is the externally visible base URL (https://scim.example.com).
 	// When empty, it is derived from each request's scheme and Host.
@@ -142,6 +163,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	lim := s.Limits.withDefaults()
 	s.tokens, s.gate = newTokenLimiter(lim), newOrgGate(lim)
+	if s.Traffic != nil {
+		s.traffic = newTrafficBuffer(s.Traffic, func(err error) { s.Logger.Error("record scim traffic", "error", err) })
+	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
@@ -152,12 +176,15 @@ func (s *Server) Handler() http.Handler {
 
 	// Bodies are capped before anything reads them; tokens are rate
 	// limited as soon as authentication names them.
-	s.scimRoutes(r.Group("/scim/v2", s.errorsAs(surfaceSCIM), limitBody(scim.MaxBodyBytes), handle(checkRequestText),
+	s.scimRoutes(r.Group("/scim/v2", s.recordSCIM, s.errorsAs(surfaceSCIM), limitBody(scim.MaxBodyBytes), handle(checkRequestText),
 		handle(s.scimAuth), handle(s.rateLimit)))
 	s.adminRoutes(r.Group("/api/v1", s.errorsAs(surfaceAdmin), limitBody(adminMaxBody), handle(checkRequestText),
 		handle(s.adminAuth), handle(s.rateLimit)))
 	if s.Sessions != nil {
 		s.uiRoutes(r.Group("/admin", s.errorsAs(surfaceUI), limitBody(adminMaxBody), handle(checkRequestText), s.uiHeaders))
+		// Browsers ask for /favicon.ico on pages that name no icon (a JSON
+		// answer, a download): send them to the UI's.
+		r.GET("/favicon.ico", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/admin/static/favicon.svg") })
 	}
 
 	r.NoRoute(s.noRoute)

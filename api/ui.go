@@ -32,6 +32,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -60,16 +61,21 @@ func (s *Server) uiRoutes(ui *gin.RouterGroup) {
 	ui.GET("/static/*file", s.uiStatic(http.FS(static)))
 	ui.GET("/login", s.loginPage)
 	ui.POST("/login", handle(s.login))
-	ui.GET("/docs/:guide", handle(s.uiGuide))
+	// The guides are public, and keep the navigation for a signed-in admin.
+	ui.GET("/docs/:guide", handle(s.uiOptionalSession), handle(s.uiGuide))
 
 	in := ui.Group("", handle(s.uiSession), handle(s.rateLimit), handle(uiCSRF))
 	in.POST("/logout", handle(s.logout))
+	in.GET("/users", s.require(orgAdminPrereqs), handle(s.uiUsers))
+	in.GET("/recalculations", s.require(dashboardPrereqs), handle(s.uiRecalculations))
 	in.GET("/users/:id", s.require(orgAdminPrereqs), handle(s.uiUser))
+	s.uiEntryPointRoutes(in)
 
 	tok := in.Group("/tokens", s.require(tokenPrereqs))
 	tok.GET("", handle(s.uiTokens))
 	tok.POST("", handle(s.uiCreateToken))
 	tok.POST("/:id/revoke", handle(s.uiRevokeToken))
+	tok.GET("/:id/errors", handle(s.uiTokenErrors))
 
 	sc := in.Group("/scim", s.require(dashboardPrereqs))
 	sc.GET("/groups", handle(s.uiGroups))
@@ -218,6 +224,21 @@ func (s *Server) uiSession(c *gin.Context) error {
 	return s.signIn(c, tok)
 }
 
+// uiOptionalSession signs the request in when it carries a live session,
+// and lets it through as anonymous otherwise: public pages (the guides)
+// then show the same navigation and Sign out as every other page.
+func (s *Server) uiOptionalSession(c *gin.Context) error {
+	if _, err := c.Cookie(sessionCookie); err != nil {
+		return nil
+	}
+	err := s.uiSession(c)
+	if scimflow.ErrorCode(err) == scimflow.EUNAUTHORIZED {
+		c.Set(uiSessionKey, "")
+		return nil
+	}
+	return err
+}
+
 // parseForm reads a posted form (its size is capped by the route group)
 // and says so when it is too large, rather than leaving it empty.
 func parseForm(c *gin.Context) error {
@@ -261,6 +282,9 @@ type uiPage struct {
 	Flash  string
 	Body   any
 	Status int
+	// Banners warn about provisioning (provisioning.go) on every page
+	// of a signed-in Org Admin.
+	Banners []uiBanner
 }
 
 type errorData struct {
@@ -339,6 +363,28 @@ var uiFuncs = template.FuncMap{
 	},
 	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"add": func(a, b int) int { return a + b },
+	// plural counts a noun: plural 1 "mapping" is "1 mapping", plural 2
+	// "mapping" is "2 mappings"; an irregular plural is the third argument.
+	"plural": plural,
+}
+
+// plural counts a noun; forms, when given, is its irregular plural.
+func plural(n any, noun string, forms ...string) string {
+	var v int64
+	switch x := n.(type) {
+	case int:
+		v = int64(x)
+	case int64:
+		v = x
+	}
+	word := noun
+	if v != 1 {
+		word = noun + "s"
+		if len(forms) > 0 {
+			word = forms[0]
+		}
+	}
+	return strconv.FormatInt(v, 10) + " " + word
 }
 
 // parseUITemplates parses each page with the layout; pages define
@@ -384,6 +430,7 @@ func (s *Server) render(c *gin.Context, status int, name string, p *uiPage) {
 	p.User = adminUser(c)
 	if secret := c.GetString(uiSessionKey); secret != "" {
 		p.CSRF = csrfToken(secret)
+		p.Banners = s.uiBanners(c)
 	}
 	p.Status = status
 	var buf bytes.Buffer

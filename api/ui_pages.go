@@ -1,7 +1,6 @@
 package api
 
 import (
-	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -35,7 +34,7 @@ var idpGuides = []struct{ Slug, Title string }{
 
 type uiGroupsData struct {
 	Search     string
-	Groups     []scimflow.GroupSummary
+	Groups     []uiGroupRow
 	Total      int
 	Page       int
 	Pages      int
@@ -53,7 +52,20 @@ func (s *Server) uiGroups(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	d := uiGroupsData{Search: search, Groups: gs, Total: total, Page: pageNo, Pages: (total + uiPerPage - 1) / uiPerPage,
+	rows := make([]uiGroupRow, len(gs))
+	for i := range gs {
+		// One indexed lookup per group of the page (recalculations_group).
+		rec, err := s.Access.LatestRecalculation(c, orgID(c), gs[i].ID)
+		if err != nil {
+			return err
+		}
+		rows[i] = uiGroupRow{GroupSummary: gs[i], LastChange: lastChange(&gs[i], rec)}
+		if rec != nil {
+			r := s.recalcRow(rec)
+			rows[i].Recalc = &r
+		}
+	}
+	d := uiGroupsData{Search: search, Groups: rows, Total: total, Page: pageNo, Pages: (total + uiPerPage - 1) / uiPerPage,
 		Guides: idpGuides, FirstIndex: (pageNo-1)*uiPerPage + 1}
 	link := func(p int) string {
 		q := url.Values{}
@@ -73,6 +85,13 @@ func (s *Server) uiGroups(c *gin.Context) error {
 	return nil
 }
 
+// uiGroupRow is a group of the list with its recalculation state.
+type uiGroupRow struct {
+	scimflow.GroupSummary
+	LastChange time.Time
+	Recalc     *uiRecalcRow // the latest, nil for none
+}
+
 // uiMappingRow is one entry point on the group page.
 type uiMappingRow struct {
 	ID, Name string
@@ -81,20 +100,21 @@ type uiMappingRow struct {
 }
 
 type uiGroupData struct {
-	Group    *scimflow.GroupSummary
-	Rows     []uiMappingRow
-	Roles    []access.Role
-	Members  []scimflow.Member
-	More     int
-	Recalc   *uiRecalcView
-	Retry    []scimflow.Mapping // the saved mapping, re-submitted by Retry
-	Error    string
-	Selected int
+	Group      *scimflow.GroupSummary
+	LastChange time.Time
+	Rows       []uiMappingRow
+	Roles      []access.Role
+	Members    uiPeople
+	Recalc     *uiRecalcView
+	Retry      []scimflow.Mapping // the saved mapping, re-submitted by Retry
+	Error      string
+	Selected   int
 }
 
 // uiRecalcView is a recalculation as the progress panel shows it.
 type uiRecalcView struct {
 	ID, Status, Error string
+	TemporalURL       string
 	Total, Processed  int64
 	Changed           int64
 	ETA               string
@@ -171,16 +191,11 @@ func (s *Server) groupPage(c *gin.Context, form map[string]string) (*uiGroupData
 			d.Selected++
 		}
 	}
-	const shown = 20
-	ms, err := s.Groups.Members(c, orgID(c), gid, "", shown+1)
+	ms, err := s.Access.GroupMembersByName(c, orgID(c), gid, g.MemberCount, pageQuery(c, ""))
 	if err != nil {
 		return nil, err
 	}
-	if len(ms) > shown {
-		ms = ms[:shown]
-		d.More = g.MemberCount - shown
-	}
-	d.Members = ms
+	d.Members = peopleLinks(ms, url.Values{}, "/admin/scim/groups/"+url.PathEscape(gid), "#members")
 
 	var rec *scimflow.Recalculation
 	if id := c.Query("recalculation"); id != "" {
@@ -195,7 +210,13 @@ func (s *Server) groupPage(c *gin.Context, form map[string]string) (*uiGroupData
 	}
 	if rec != nil {
 		d.Recalc = newUIRecalcView(s.liveProgress(c, rec))
+		d.Recalc.TemporalURL = s.temporalURL(rec)
 	}
+	latest, err := s.Access.LatestRecalculation(c, orgID(c), gid)
+	if err != nil {
+		return nil, err
+	}
+	d.LastChange = lastChange(g, latest)
 	return d, nil
 }
 
@@ -341,6 +362,8 @@ func (s *Server) uiRecalculation(c *gin.Context) error {
 
 type uiUserData struct {
 	Subject *scimflow.User
+	Email   string
+	Groups  []scimflow.Group
 	Access  []uiAccessRow
 }
 
@@ -366,6 +389,14 @@ func (s *Server) uiUser(c *gin.Context) error {
 		return err
 	}
 	d := uiUserData{Subject: u}
+	if full, err := s.Users.FindUser(c, orgID(c), u.ID); err == nil && len(full.Emails) > 0 {
+		d.Email = full.Emails[0].Value
+	}
+	groups, err := s.Users.GroupsOf(c, orgID(c), []string{u.ID})
+	if err != nil {
+		return err
+	}
+	d.Groups = groups[u.ID]
 	for _, a := range acc {
 		role, _ := access.ParseRole(a.Role)
 		row := uiAccessRow{EntryPoint: a.EntryPoint.Name, Role: role.Title(), Allows: role.Allows()}
@@ -379,21 +410,15 @@ func (s *Server) uiUser(c *gin.Context) error {
 	if name == "" {
 		name = u.UserName
 	}
-	s.render(c, http.StatusOK, "user", &uiPage{Title: name, Nav: "groups", Body: d})
+	s.render(c, http.StatusOK, "user", &uiPage{Title: name, Nav: "people", Body: d})
 	return nil
 }
 
 // tokenExpiryWarning is how close to its expiry a token is flagged.
 const tokenExpiryWarning = 14 * 24 * time.Hour
 
-type uiTokenRow struct {
-	*scimflow.Token
-	State    string // active, expiring, expired, revoked
-	DaysLeft int
-}
-
 type uiTokensData struct {
-	Tokens    []uiTokenRow
+	Tokens    []tokenHealth
 	Created   *scimflow.Token
 	Secret    string
 	SCIMBase  string
@@ -404,27 +429,11 @@ type uiTokensData struct {
 }
 
 func (s *Server) tokensPage(c *gin.Context) (*uiTokensData, error) {
-	ts, err := s.Tokens.ListTokens(c, orgID(c), scimflow.ScopeSCIM)
+	h, err := s.provisioning(c)
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
-	d := &uiTokensData{SCIMBase: s.baseURL(c) + "/scim/v2", FormValid: "2160h"}
-	for _, t := range ts {
-		r := uiTokenRow{Token: t, State: "active"}
-		switch {
-		case t.RevokedAt != nil:
-			r.State = "revoked"
-		case t.ExpiresAt != nil && !now.Before(*t.ExpiresAt):
-			r.State = "expired"
-		case t.ExpiresAt != nil && t.ExpiresAt.Sub(now) < tokenExpiryWarning:
-			r.State = "expiring"
-			r.DaysLeft = int(math.Ceil(t.ExpiresAt.Sub(now).Hours() / 24))
-			d.Expiring++
-		}
-		d.Tokens = append(d.Tokens, r)
-	}
-	return d, nil
+	return &uiTokensData{SCIMBase: s.baseURL(c) + "/scim/v2", FormValid: "2160h", Tokens: h.Tokens, Expiring: h.Expiring}, nil
 }
 
 func (s *Server) uiTokens(c *gin.Context) error {

@@ -35,6 +35,12 @@ type config struct {
 	// NotifyTimeout bounds how long a write waits for Temporal after its
 	// commit.
 	NotifyTimeout time.Duration
+	// SyncStaleAfter is how long without a SCIM request makes the admin
+	// UI warn that provisioning may have stopped.
+	SyncStaleAfter time.Duration
+	// TemporalUIURL is the Temporal web UI the admin UI links
+	// recalculations to; dev fills in its embedded UI.
+	TemporalUIURL string
 
 	envErrs []error // environment values that do not parse
 }
@@ -105,6 +111,8 @@ func loadConfig(env *environment) config {
 	c.RateLimit = c.envFloat(env, "SCIMFLOW_RATE_LIMIT", api.DefaultRate)
 	c.RateBurst = c.envInt(env, "SCIMFLOW_RATE_BURST", api.DefaultBurst)
 	c.NotifyTimeout = c.envDuration(env, "SCIMFLOW_NOTIFY_TIMEOUT", engine.DefaultNotifyTimeout)
+	c.SyncStaleAfter = c.envDuration(env, "SCIMFLOW_SYNC_STALE_AFTER", 24*time.Hour)
+	c.TemporalUIURL = env.getenv("SCIMFLOW_TEMPORAL_UI_URL")
 	if c.TemporalNamespace == "" {
 		c.TemporalNamespace = "default"
 	}

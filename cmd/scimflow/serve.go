@@ -32,6 +32,8 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", cfg.RateLimit, "requests per second per token, per replica (env SCIMFLOW_RATE_LIMIT); 0: off")
 	fs.IntVar(&cfg.RateBurst, "rate-burst", cfg.RateBurst, "requests a token may send at once (env SCIMFLOW_RATE_BURST)")
 	fs.DurationVar(&cfg.NotifyTimeout, "notify-timeout", cfg.NotifyTimeout, "how long a write waits for Temporal after its commit (env SCIMFLOW_NOTIFY_TIMEOUT)")
+	fs.DurationVar(&cfg.SyncStaleAfter, "sync-stale-after", cfg.SyncStaleAfter, "warn in the admin UI when no SCIM request arrived for this long (env SCIMFLOW_SYNC_STALE_AFTER)")
+	fs.StringVar(&cfg.TemporalUIURL, "temporal-ui-url", cfg.TemporalUIURL, "Temporal web UI that recalculations link to (env SCIMFLOW_TEMPORAL_UI_URL); dev: its embedded UI")
 	cfg.temporalFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -59,7 +61,11 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 	// store's write path; the API only reads live progress.
 	eng := &engine.Client{Temporal: conn.client, BatchSize: cfg.BatchSize, Lanes: cfg.Lanes, Logger: logger, NotifyTimeout: cfg.NotifyTimeout}
 	db.SetNotifier(eng)
+	if cfg.TemporalUIURL == "" && conn.dev != nil {
+		cfg.TemporalUIURL = conn.dev.UIURL
+	}
 	srv := &api.Server{Auth: db, Orgs: db, Users: db, Groups: db, EntryPoints: db, Access: db, Tokens: db, Sessions: db, Live: eng,
+		Traffic: db, SyncStaleAfter: cfg.SyncStaleAfter, TemporalUIURL: cfg.TemporalUIURL, TemporalNamespace: cfg.TemporalNamespace,
 		Ready: readyChecks(db, eng), Metrics: reg, Logger: logger, PublicURL: cfg.PublicURL, Limits: cfg.limits()}
 	if cfg.PublicURL == "" && !dev {
 		logger.Warn("SCIMFLOW_PUBLIC_URL is not set: Location headers and meta.location follow each request's Host header; set it to the URL identity providers use")
@@ -101,7 +107,14 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 	if env.ready != nil {
 		env.ready(ln.Addr().String())
 	}
-	return serveHTTP(ctx, ln, srv.Handler(), logger)
+	err = serveHTTP(ctx, ln, srv.Handler(), logger)
+	// The last seconds of SCIM traffic counts are still in memory.
+	flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if ferr := srv.FlushTraffic(flushCtx); ferr != nil {
+		logger.Warn("flush scim traffic", "error", ferr)
+	}
+	return err
 }
 
 // serveHTTP serves until ctx ends, then drains in-flight requests.

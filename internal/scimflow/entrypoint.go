@@ -48,3 +48,11 @@ type EntryPointMember struct {
 	DisplayName string
 	Role        string
 }
+
+// EntryPointUsage says who an entry point serves: how many users hold an
+// effective role on it (and lose access when it is deleted), and which
+// groups map it, with their roles.
+type EntryPointUsage struct {
+	Users  int
+	Grants []Grant
+}

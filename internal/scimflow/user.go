@@ -98,3 +98,32 @@ type Manager struct {
 	Ref         string
 	DisplayName string
 }
+
+// UserSummary is a user as lists of people show them.
+type UserSummary struct {
+	ID          string
+	UserName    string
+	DisplayName string
+	Email       string // the first email, "" when none
+	Active      bool
+}
+
+// PageQuery asks for one page of a list sorted by userName, by keyset:
+// the users after After, or (when Before is set) the users before Before,
+// both lower-cased userNames of a previous page's edge.
+type PageQuery struct {
+	Search string
+	After  string
+	Before string
+	Limit  int
+}
+
+// UserPage is one page of users sorted by userName. HasPrev and HasNext
+// say whether pages come before and after it; Total counts every match.
+type UserPage struct {
+	Users       []UserSummary
+	Total       int
+	HasPrev     bool
+	HasNext     bool
+	First, Last string // the keys of the page's edges, for PageQuery
+}

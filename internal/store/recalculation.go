@@ -324,3 +324,42 @@ func IsNotFound(err error) bool {
 	var e *scimflow.Error
 	return errors.As(err, &e) && e.Code == scimflow.ENOTFOUND
 }
+
+// RecentRecalculations returns the org's pending and running
+// recalculations, then its latest finished ones, newest first, limit in
+// all at most, with their groups' names.
+func (db *DB) RecentRecalculations(ctx context.Context, orgID string, limit int) ([]*scimflow.Recalculation, error) {
+	type row struct {
+		recalcRow `gorm:"embedded"`
+		GroupName string
+	}
+	tx := db.gorm.WithContext(ctx)
+	q := func() *gorm.DB {
+		return tx.Table("recalculations r").Select("r.*, COALESCE(g.display_name, '') AS group_name").
+			Joins("LEFT JOIN groups g ON g.id = r.group_id").Where("r.org_id = ?", orgID)
+	}
+	var active, recent []row
+	// recalculations_status serves the first, recalculations_org_created
+	// (migration 00007) the second.
+	err := q().Where("r.status IN ?", []string{scimflow.RecalcPending, scimflow.RecalcRunning}).
+		Order("r.created_at DESC, r.id DESC").Limit(limit).Scan(&active).Error
+	if err != nil {
+		return nil, internal("active recalculations", err)
+	}
+	err = q().Order("r.created_at DESC, r.id DESC").Limit(limit).Scan(&recent).Error
+	if err != nil {
+		return nil, internal("recent recalculations", err)
+	}
+	out := make([]*scimflow.Recalculation, 0, limit)
+	seen := map[string]bool{}
+	for _, r := range append(active, recent...) {
+		if seen[r.ID] || len(out) == limit {
+			continue
+		}
+		seen[r.ID] = true
+		d := r.recalcRow.domain()
+		d.GroupName = r.GroupName
+		out = append(out, d)
+	}
+	return out, nil
+}

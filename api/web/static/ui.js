@@ -46,6 +46,35 @@
     });
   });
 
+  function utc(iso) {
+    return iso ? iso.slice(0, 10) + " " + iso.slice(11, 16) + " UTC" : "";
+  }
+
+  // The recalculations list: each pending or running row polls its own
+  // progress until it ends.
+  document.querySelectorAll("tr.recalc-row[data-url]").forEach(function (row) {
+    var bar = row.querySelector("progress");
+    var count = row.querySelector(".recalc-count");
+    var state = row.querySelector(".recalc-state");
+    function tick() {
+      fetch(row.getAttribute("data-url"), { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (res) { if (!res.ok) throw new Error("HTTP " + res.status); return res.json(); })
+        .then(function (r) {
+          var pct = r.status === "completed" ? 100 : (r.total > 0 ? Math.min(100, Math.floor(r.processed * 100 / r.total)) : 0);
+          bar.value = pct;
+          count.textContent = r.processed + " of " + r.total + (r.total === 1 ? " user" : " users") + (r.eta ? " · " + r.eta : "");
+          if (r.status !== row.getAttribute("data-status")) {
+            row.setAttribute("data-status", r.status);
+            state.textContent = r.status + (r.finishedAt ? " " + utc(r.finishedAt) : "");
+          }
+          if (r.status === "completed" || r.status === "failed") return;
+          setTimeout(tick, 2000);
+        })
+        .catch(function () { setTimeout(tick, 5000); });
+    }
+    tick();
+  });
+
   // Live recalculation progress: poll until completed or failed.
   var panel = document.getElementById("progress");
   if (!panel) return;
@@ -72,7 +101,12 @@
       say(r.processed + " of " + r.total + " users processed" + (r.eta ? " · " + r.eta : ""));
     } else if (r.status === "completed") {
       bar.value = total;
-      say("Completed: " + r.processed + " of " + r.total + " users processed, " + r.changed + " access changes");
+      var finished = document.getElementById("recalc-finished");
+      if (finished && r.finishedAt) {
+        finished.querySelector("time").textContent = utc(r.finishedAt);
+        finished.hidden = false;
+      }
+      say("Completed: " + r.processed + " of " + r.total + " users processed, " + r.changed + (r.changed === 1 ? " access change" : " access changes"));
     } else if (r.status === "failed") {
       say("Failed");
       reason.textContent = r.error || "unknown error";
