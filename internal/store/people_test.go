@@ -84,11 +84,11 @@ func testPeople(t *testing.T, db *store.DB) {
 		search string
 		want   []string
 	}{
-		{"CARL", []string{"Carl@example.com"}},       // userName, any case
-		{"ora sm", []string{"dora@example.com"}},     // display name
-		{"eve.work@", []string{"eve@example.com"}},   // email
-		{"ann", []string{"ann@example.com"}},         // not the other org's ann
-		{"100%", nil},                                // LIKE's wildcards are literal
+		{"CARL", []string{"Carl@example.com"}},     // userName, any case
+		{"ora sm", []string{"dora@example.com"}},   // display name
+		{"eve.work@", []string{"eve@example.com"}}, // email
+		{"ann", []string{"ann@example.com"}},       // not the other org's ann
+		{"100%", nil},                              // LIKE's wildcards are literal
 		{"smith", []string{"ann@example.com", "bob@example.com", "Carl@example.com", "dora@example.com", "eve@example.com"}},
 	} {
 		p, err := db.SearchUsers(ctx, orgID, scimflow.PageQuery{Search: tt.search, Limit: 10})

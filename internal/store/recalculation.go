@@ -330,7 +330,7 @@ func IsNotFound(err error) bool {
 // all at most, with their groups' names.
 func (db *DB) RecentRecalculations(ctx context.Context, orgID string, limit int) ([]*scimflow.Recalculation, error) {
 	type row struct {
-		recalcRow `gorm:"embedded"`
+		Rec       recalcRow `gorm:"embedded"`
 		GroupName string
 	}
 	tx := db.gorm.WithContext(ctx)
@@ -353,11 +353,11 @@ func (db *DB) RecentRecalculations(ctx context.Context, orgID string, limit int)
 	out := make([]*scimflow.Recalculation, 0, limit)
 	seen := map[string]bool{}
 	for _, r := range append(active, recent...) {
-		if seen[r.ID] || len(out) == limit {
+		if seen[r.Rec.ID] || len(out) == limit {
 			continue
 		}
-		seen[r.ID] = true
-		d := r.recalcRow.domain()
+		seen[r.Rec.ID] = true
+		d := r.Rec.domain()
 		d.GroupName = r.GroupName
 		out = append(out, d)
 	}
