@@ -258,7 +258,7 @@ func TestComposePorts(t *testing.T) {
 	defaults := loadConfig(&environment{getenv: func(string) string { return "" }})
 	listen := map[string]struct{ env, def string }{
 		"serve":  {"SCIMFLOW_HTTP_ADDR", defaults.HTTPAddr},
-		"worker": {"SCIMFLOW_OPS_ADDR", defaultOpsAddr},
+		"worker": {"SCIMFLOW_OPS_ADDR", defaults.OpsAddr},
 	}
 	for command, l := range listen {
 		_, defPort, _ := net.SplitHostPort(l.def)

@@ -11,10 +11,6 @@ import (
 	"time"
 )
 
-// defaultOpsAddr is where `scimflow worker` serves /healthz, /readyz and
-// /metrics when SCIMFLOW_OPS_ADDR is unset.
-const defaultOpsAddr = ":9090"
-
 // runHealthcheck asks a running `serve` (SCIMFLOW_HTTP_ADDR) or `worker`
 // (SCIMFLOW_OPS_ADDR) on this host whether it is ready, and exits 0 only
 // on a 200 from /readyz. It exists for container health checks: the
@@ -41,14 +37,12 @@ func runHealthcheck(ctx context.Context, args []string, env *environment) error 
 	}
 	url := *target
 	if url == "" {
-		addr := loadConfig(env).HTTPAddr
+		cfg := loadConfig(env)
+		addr := cfg.HTTPAddr
 		switch of {
 		case "serve":
 		case "worker":
-			addr = env.getenv("SCIMFLOW_OPS_ADDR")
-			if addr == "" {
-				addr = defaultOpsAddr
-			}
+			addr = cfg.OpsAddr
 		default:
 			return usageError{fmt.Sprintf("healthcheck: %q is neither serve nor worker", of)}
 		}
