@@ -90,19 +90,22 @@ func TestTopology(t *testing.T) {
 
 	// Two API replicas and two workers. Batches of 250 make a pass of
 	// 80 batches, long enough to kill a worker in its middle.
+	// Each is ready when the compose file's probe, `scimflow healthcheck`,
+	// passes against it.
 	var apis []string
 	for i := range 2 {
 		p := startProcess(t, dir, fmt.Sprintf("serve-%d", i), bins.scimflow,
 			append(env, "SCIMFLOW_HTTP_ADDR=127.0.0.1:0", "SCIMFLOW_RATE_LIMIT=0"), "serve", "--batch-size", "250")
 		base := p.waitFor(t, regexp.MustCompile(`listening on (http://\S+)`), 30*time.Second)
-		poll(t, "serve-"+strconv.Itoa(i)+" ready", 30*time.Second, func() (bool, error) {
-			return get(base+"/readyz") == http.StatusOK, nil
-		})
+		waitHealthy(t, bins.scimflow, p, "serve", "SCIMFLOW_HTTP_ADDR="+strings.TrimPrefix(base, "http://"))
 		apis = append(apis, base)
 	}
 	var workers []*process
 	for i := range 2 {
-		workers = append(workers, startProcess(t, dir, fmt.Sprintf("worker-%d", i), bins.scimflow, env, "worker"))
+		p := startProcess(t, dir, fmt.Sprintf("worker-%d", i), bins.scimflow, append(env, "SCIMFLOW_OPS_ADDR=127.0.0.1:0"), "worker")
+		ops := p.waitFor(t, regexp.MustCompile(`ops: http://(\S+)/readyz`), 30*time.Second)
+		waitHealthy(t, bins.scimflow, p, "worker", "SCIMFLOW_OPS_ADDR="+ops)
+		workers = append(workers, p)
 	}
 	waitForPollers(t, tc, workers)
 
@@ -369,10 +372,26 @@ func startTemporal(t *testing.T, c composeFile, bins topologyBinaries, dir strin
 		if p.exited() {
 			t.Fatalf("temporal-server exited: %s", p.tail())
 		}
-		return get(healthURL) == http.StatusOK, nil
+		return statusOf(healthURL) == http.StatusOK, nil
 	})
 	t.Logf("Temporal healthy in %s", time.Since(start).Round(time.Millisecond))
 	return fmt.Sprintf("127.0.0.1:%d", ports["FRONTEND_GRPC_PORT"])
+}
+
+// waitHealthy runs `scimflow healthcheck <role>` with addr (the variable
+// that locates the process) until it passes.
+func waitHealthy(t *testing.T, bin string, p *process, role, addr string) {
+	t.Helper()
+	poll(t, p.name+" healthy", 60*time.Second, func() (bool, error) {
+		if p.exited() {
+			t.Fatalf("%s exited: %s", p.name, p.tail())
+		}
+		out, err := runProcess(bin, []string{addr}, "healthcheck", role)
+		if err != nil {
+			return false, fmt.Errorf("%v: %s", err, out)
+		}
+		return true, nil
+	})
 }
 
 // registerNamespace creates the namespace and scimflow's search
@@ -562,8 +581,8 @@ func apiCall(t *testing.T, base, method, path, token, body string, want int) map
 	return m
 }
 
-// get returns the status of a GET, or 0 when there is no answer.
-func get(u string) int {
+// statusOf returns the status of a GET, or 0 when there is no answer.
+func statusOf(u string) int {
 	c := http.Client{Timeout: 2 * time.Second}
 	res, err := c.Get(u)
 	if err != nil {
