@@ -35,6 +35,9 @@ type Activities struct {
 	DB      *store.DB
 	Logger  *slog.Logger
 	Metrics Metrics
+	// AuditRetention is how long audit events are kept; 0 keeps them
+	// for ever.
+	AuditRetention time.Duration
 }
 
 func (a *Activities) logger() *slog.Logger {
@@ -188,4 +191,20 @@ func (a *Activities) ReconcileBatch(ctx context.Context, in workflows.ReconcileI
 // ListOrgs returns every org id, for ReconcileAll.
 func (a *Activities) ListOrgs(ctx context.Context) ([]string, error) {
 	return a.DB.ListOrgIDs(ctx)
+}
+
+// PruneAudit deletes the audit events older than the retention.
+func (a *Activities) PruneAudit(ctx context.Context) (workflows.PruneAuditResult, error) {
+	if a.AuditRetention <= 0 {
+		return workflows.PruneAuditResult{}, nil
+	}
+	defer keepAlive(ctx)()
+	n, err := a.DB.PruneAudit(ctx, time.Now().Add(-a.AuditRetention))
+	if err != nil {
+		return workflows.PruneAuditResult{Deleted: n}, classify(err)
+	}
+	if n > 0 && a.Logger != nil {
+		a.Logger.InfoContext(ctx, "pruned audit events", "deleted", n, "retention", a.AuditRetention.String())
+	}
+	return workflows.PruneAuditResult{Deleted: n}, nil
 }

@@ -21,6 +21,7 @@ func (s *Server) adminRoutes(r *gin.RouterGroup) {
 	a.DELETE("/entry-points/:id", handle(s.deleteEntryPoint))
 	a.GET("/entry-points/:id/members", handle(s.heavy(s.entryPointMembers)))
 	a.GET("/users/:id/entry-points", handle(s.userEntryPoints))
+	a.GET("/audit-events", handle(s.auditEvents))
 
 	tk := r.Group("/scim/tokens", s.require(tokenPrereqs))
 	tk.GET("", handle(s.listSCIMTokens))
@@ -34,6 +35,9 @@ func (s *Server) adminRoutes(r *gin.RouterGroup) {
 	}
 	sc.GET("/scim/groups/:id/entry-points", handle(s.groupEntryPoints))
 	sc.PUT("/scim/groups/:id/entry-points", handle(s.updateGroup))
+	sc.POST("/scim/groups/:id/entry-points/preview", handle(s.heavy(s.previewGroup)))
+	sc.GET("/scim/groups/:id/mapping-versions", handle(s.mappingVersions))
+	sc.POST("/scim/groups/:id/mapping-versions/:version/restore", handle(s.restoreMappingVersion))
 	sc.GET("/recalculations/:id", handle(s.getRecalculation))
 }
 
@@ -67,6 +71,11 @@ func (s *Server) signIn(c *gin.Context, tok *scimflow.Token) error {
 	c.Set(orgKey, org)
 	c.Set(adminUserKey, user)
 	c.Set(tokenIDKey, tok.ID)
+	actor := scimflow.Actor{Type: scimflow.ActorAdmin, ID: tok.UserID, Name: tok.Name}
+	if user != nil {
+		actor.Name = user.UserName
+	}
+	setActor(c, actor)
 	return nil
 }
 
@@ -264,23 +273,32 @@ type updateGroupBody struct {
 	IfVersion *int64 `json:"ifVersion"`
 }
 
-// updateGroup is "Update Group": it replaces the group's mappings and
-// records a recalculation in one transaction; the store's write path hands
-// the recalculation to the engine once committed.
-func (s *Server) updateGroup(c *gin.Context) error {
+// readMappings reads the body of Update Group and of its preview.
+func readMappings(c *gin.Context) (*updateGroupBody, []scimflow.Mapping, error) {
 	var b updateGroupBody
 	if err := readAdminJSON(c, &b); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if b.EntryPoints == nil {
-		return scimflow.Errorf(scimflow.EINVALID, `entryPoints is required (send "entryPoints": [] to remove every mapping)`)
+		return nil, nil, scimflow.Errorf(scimflow.EINVALID, `entryPoints is required (send "entryPoints": [] to remove every mapping)`)
 	}
 	ms := make([]scimflow.Mapping, len(b.EntryPoints))
 	for i, e := range b.EntryPoints {
 		if e.ID == "" {
-			return scimflow.Errorf(scimflow.EINVALID, "entryPoints[%d].id is required", i)
+			return nil, nil, scimflow.Errorf(scimflow.EINVALID, "entryPoints[%d].id is required", i)
 		}
 		ms[i] = scimflow.Mapping{GroupID: c.Param("id"), EntryPointID: e.ID, Role: strings.ToLower(strings.TrimSpace(e.Role))}
+	}
+	return &b, ms, nil
+}
+
+// updateGroup is "Update Group": it replaces the group's mappings and
+// records a recalculation in one transaction; the store's write path hands
+// the recalculation to the engine once committed.
+func (s *Server) updateGroup(c *gin.Context) error {
+	b, ms, err := readMappings(c)
+	if err != nil {
+		return err
 	}
 	rec, err := s.Access.SetGroupMappings(c, orgID(c), c.Param("id"), ms, b.IfVersion)
 	if err != nil {

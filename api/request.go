@@ -194,3 +194,9 @@ func timeJSON(t *time.Time) any {
 	}
 	return t.UTC().Format(time.RFC3339Nano)
 }
+
+// setActor makes a the actor of every change the request makes: the store
+// writes it into their audit events.
+func setActor(c *gin.Context, a scimflow.Actor) {
+	c.Request = c.Request.WithContext(scimflow.WithActor(c.Request.Context(), a))
+}

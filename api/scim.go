@@ -57,6 +57,11 @@ func (s *Server) scimAuth(c *gin.Context) error {
 	}
 	c.Set(orgIDKey, org.ID)
 	c.Set(tokenIDKey, tok.ID)
+	name := tok.Name
+	if name == "" {
+		name = "SCIM token"
+	}
+	setActor(c, scimflow.Actor{Type: scimflow.ActorSCIMToken, ID: tok.ID, Name: name})
 	return nil
 }
 

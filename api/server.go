@@ -91,6 +91,18 @@ type AccessStore interface {
 	GroupMembersByName(ctx context.Context, orgID, groupID string, size int, q scimflow.PageQuery) (scimflow.UserPage, error)
 }
 
+// GovernanceStore tells what a mapping change would do before it is
+// made, keeps the numbered versions of each group's mapping, and the
+// audit trail of who changed access or trust.
+type GovernanceStore interface {
+	PreviewGroupMappings(ctx context.Context, orgID, groupID string, mappings []scimflow.Mapping) (*scimflow.Impact, error)
+	MappingVersions(ctx context.Context, orgID, groupID string) ([]scimflow.MappingVersion, error)
+	// RestoreGroupMappings is an Update Group with a stored version's
+	// mapping; it returns the mappings skipped (entry points deleted since).
+	RestoreGroupMappings(ctx context.Context, orgID, groupID string, version int64, ifVersion *int64) (*scimflow.Recalculation, []scimflow.Mapping, error)
+	AuditEvents(ctx context.Context, orgID string, f scimflow.AuditFilter) ([]scimflow.AuditEvent, string, error)
+}
+
 // TokenStore manages an org's SCIM tokens from the admin UI.
 type TokenStore interface {
 	HasActiveSCIMToken(ctx context.Context, orgID string) (bool, error)
@@ -132,6 +144,7 @@ type Server struct {
 	EntryPoints EntryPointStore
 	Access      AccessStore
 	Tokens      TokenStore
+	Governance  GovernanceStore
 	Sessions    SessionStore // nil: no admin UI
 	Live        LiveProgress // nil: stored progress only
 	Ready       []ReadyCheck // /readyz: all must pass

@@ -70,6 +70,7 @@ func (s *Server) uiRoutes(ui *gin.RouterGroup) {
 	in.GET("/recalculations", s.require(dashboardPrereqs), handle(s.uiRecalculations))
 	in.GET("/users/:id", s.require(orgAdminPrereqs), handle(s.uiUser))
 	s.uiEntryPointRoutes(in)
+	in.GET("/audit", s.require(orgAdminPrereqs), handle(s.uiAudit))
 
 	tok := in.Group("/tokens", s.require(tokenPrereqs))
 	tok.GET("", handle(s.uiTokens))
@@ -82,6 +83,7 @@ func (s *Server) uiRoutes(ui *gin.RouterGroup) {
 	sc.GET("/groups/:id", handle(s.uiGroup))
 	sc.POST("/groups/:id/preview", handle(s.uiPreview))
 	sc.POST("/groups/:id/apply", handle(s.uiApply))
+	sc.GET("/groups/:id/history/:version", handle(s.uiRestore))
 
 	// JSON for the progress bar: the same session, admin JSON errors.
 	api := ui.Group("/api", s.errorsAs(surfaceUIJSON), handle(s.uiSession), handle(s.rateLimit), s.require(dashboardPrereqs))
@@ -390,7 +392,7 @@ func plural(n any, noun string, forms ...string) string {
 // parseUITemplates parses each page with the layout; pages define
 // "content".
 func parseUITemplates() (map[string]*template.Template, error) {
-	base, err := template.New("layout.html").Funcs(uiFuncs).ParseFS(webFS, "web/templates/layout.html", "web/templates/partials.html")
+	base, err := template.New("layout.html").Funcs(uiFuncs).ParseFS(webFS, "web/templates/layout.html", "web/templates/partials.html", "web/templates/governance.html")
 	if err != nil {
 		return nil, err
 	}

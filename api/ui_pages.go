@@ -109,6 +109,8 @@ type uiGroupData struct {
 	Retry      []scimflow.Mapping // the saved mapping, re-submitted by Retry
 	Error      string
 	Selected   int
+	History    []uiVersion
+	Events     *uiEventList
 }
 
 // uiRecalcView is a recalculation as the progress panel shows it.
@@ -217,6 +219,13 @@ func (s *Server) groupPage(c *gin.Context, form map[string]string) (*uiGroupData
 		return nil, err
 	}
 	d.LastChange = lastChange(g, latest)
+	if d.History, err = s.history(c, saved); err != nil {
+		return nil, err
+	}
+	d.Events, err = s.recentEvents(c, scimflow.AuditFilter{GroupID: gid}, "/admin/audit?groupId="+url.QueryEscape(gid))
+	if err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -258,12 +267,27 @@ type uiPreviewData struct {
 	Unchanged               int
 	Mapping                 []scimflow.Mapping
 	Members                 int
+	Impact                  *uiImpact
+	// Restoring is the version being restored, Skipped the names of its
+	// entry points deleted since.
+	Restoring *scimflow.MappingVersion
+	Skipped   []string
 }
 
 // uiPreview is the confirmation step of Update Group: it shows what will
-// change and asks to apply it. Nothing is written.
+// change, and what that does to the members' access, and asks to apply
+// it. Nothing is written.
 func (s *Server) uiPreview(c *gin.Context) error {
 	posted, problems := postedMapping(c)
+	if len(problems) > 0 {
+		return s.confirmProblems(c, posted, problems)
+	}
+	return s.confirm(c, posted, nil)
+}
+
+// confirmProblems shows the group page again, naming the selected entry
+// points that have no role.
+func (s *Server) confirmProblems(c *gin.Context, posted map[string]string, problems []string) error {
 	d, err := s.groupPage(c, posted)
 	if err != nil {
 		return err
@@ -272,22 +296,42 @@ func (s *Server) uiPreview(c *gin.Context) error {
 	for _, r := range d.Rows {
 		names[r.ID] = r.Name
 	}
+	var ns []string
+	for _, id := range problems {
+		ns = append(ns, names[id])
+	}
+	sort.Strings(ns)
+	d.Error = "Choose a role for every selected entry point: " + strings.Join(ns, ", ") + "."
+	s.render(c, http.StatusUnprocessableEntity, "group", &uiPage{Title: d.Group.DisplayName, Nav: "groups", Body: d})
+	return nil
+}
+
+// confirm renders the confirmation step for the mapping posted (entry
+// point id to role); restoring, when set, is the stored version it comes
+// from, whose deleted entry points are skipped and named.
+func (s *Server) confirm(c *gin.Context, posted map[string]string, restoring *scimflow.MappingVersion) error {
+	d, err := s.groupPage(c, posted)
+	if err != nil {
+		return err
+	}
+	names := map[string]string{}
+	for _, r := range d.Rows {
+		names[r.ID] = r.Name
+	}
+	p := uiPreviewData{Group: d.Group, Members: d.Group.MemberCount, Restoring: restoring}
+	if restoring != nil {
+		for _, m := range restoring.EntryPoints {
+			if _, ok := names[m.EntryPointID]; !ok {
+				p.Skipped = append(p.Skipped, m.EntryPointName)
+				delete(posted, m.EntryPointID)
+			}
+		}
+	}
 	for id := range posted {
 		if _, ok := names[id]; !ok {
 			return scimflow.Errorf(scimflow.EINVALID, "entry point %s does not exist (it may have been deleted); reload the page", id)
 		}
 	}
-	if len(problems) > 0 {
-		var ns []string
-		for _, id := range problems {
-			ns = append(ns, names[id])
-		}
-		sort.Strings(ns)
-		d.Error = "Choose a role for every selected entry point: " + strings.Join(ns, ", ") + "."
-		s.render(c, http.StatusUnprocessableEntity, "group", &uiPage{Title: d.Group.DisplayName, Nav: "groups", Body: d})
-		return nil
-	}
-	p := uiPreviewData{Group: d.Group, Members: d.Group.MemberCount}
 	saved := map[string]string{}
 	for _, m := range d.Retry {
 		saved[m.EntryPointID] = m.Role
@@ -313,6 +357,15 @@ func (s *Server) uiPreview(c *gin.Context) error {
 			p.Removed = append(p.Removed, uiChange{r.Name, title(old), ""})
 		}
 	}
+	ms := make([]scimflow.Mapping, len(p.Mapping))
+	for i, m := range p.Mapping {
+		ms[i] = scimflow.Mapping{GroupID: d.Group.ID, EntryPointID: m.EntryPointID, Role: m.Role}
+	}
+	im, err := s.Governance.PreviewGroupMappings(c, orgID(c), d.Group.ID, ms)
+	if err != nil {
+		return err
+	}
+	p.Impact = newUIImpact(im)
 	s.render(c, http.StatusOK, "preview", &uiPage{Title: "Confirm changes to " + d.Group.DisplayName, Nav: "groups", Body: p})
 	return nil
 }
@@ -336,7 +389,14 @@ func (s *Server) uiApply(c *gin.Context) error {
 	if v, err := strconv.ParseInt(c.PostForm("mappingVersion"), 10, 64); err == nil {
 		ifVersion = &v
 	}
-	rec, err := s.Access.SetGroupMappings(c, orgID(c), gid, ms, ifVersion)
+	var rec *scimflow.Recalculation
+	var err error
+	if v, perr := strconv.ParseInt(c.PostForm("restoreFrom"), 10, 64); perr == nil {
+		// A restore is recorded as one, with the version it restores.
+		rec, _, err = s.Governance.RestoreGroupMappings(c, orgID(c), gid, v, ifVersion)
+	} else {
+		rec, err = s.Access.SetGroupMappings(c, orgID(c), gid, ms, ifVersion)
+	}
 	if err != nil {
 		return err
 	}
@@ -365,6 +425,7 @@ type uiUserData struct {
 	Email   string
 	Groups  []scimflow.Group
 	Access  []uiAccessRow
+	Events  *uiEventList
 }
 
 type uiAccessRow struct {
@@ -397,6 +458,9 @@ func (s *Server) uiUser(c *gin.Context) error {
 		return err
 	}
 	d.Groups = groups[u.ID]
+	if d.Events, err = s.recentEvents(c, scimflow.AuditFilter{UserID: u.ID}, "/admin/audit?userId="+url.QueryEscape(u.ID)); err != nil {
+		return err
+	}
 	for _, a := range acc {
 		role, _ := access.ParseRole(a.Role)
 		row := uiAccessRow{EntryPoint: a.EntryPoint.Name, Role: role.Title(), Allows: role.Allows()}

@@ -28,6 +28,7 @@ func Register(r sdkworker.Registry, a *activities.Activities) {
 	r.RegisterWorkflowWithOptions(workflows.MemberRecalculation, workflow.RegisterOptions{Name: workflows.MemberRecalculationName})
 	r.RegisterWorkflowWithOptions(workflows.ReconcileOrg, workflow.RegisterOptions{Name: workflows.ReconcileOrgName})
 	r.RegisterWorkflowWithOptions(workflows.ReconcileAll, workflow.RegisterOptions{Name: workflows.ReconcileAllName})
+	r.RegisterWorkflowWithOptions(workflows.PruneAudit, workflow.RegisterOptions{Name: workflows.PruneAuditName})
 	for name, fn := range map[string]any{
 		workflows.ActivityStartGroupPass:        a.StartGroupPass,
 		workflows.ActivityRecalculateGroupBatch: a.RecalculateGroupBatch,
@@ -35,6 +36,7 @@ func Register(r sdkworker.Registry, a *activities.Activities) {
 		workflows.ActivityProcessOutbox:         a.ProcessOutbox,
 		workflows.ActivityReconcileBatch:        a.ReconcileBatch,
 		workflows.ActivityListOrgs:              a.ListOrgs,
+		workflows.ActivityPruneAudit:            a.PruneAudit,
 	} {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}

@@ -34,6 +34,7 @@ const (
 	ActivityProcessOutbox         = "ProcessOutbox"
 	ActivityReconcileBatch        = "ReconcileBatch"
 	ActivityListOrgs              = "ListOrgs"
+	ActivityPruneAudit            = "PruneAudit"
 )
 
 // Workflow type names.
@@ -42,6 +43,7 @@ const (
 	MemberRecalculationName = "MemberRecalculation"
 	ReconcileOrgName        = "ReconcileOrg"
 	ReconcileAllName        = "ReconcileAll"
+	PruneAuditName          = "PruneAudit"
 )
 
 // Search attributes shown in the Temporal UI. The SQL visibility store has

@@ -27,6 +27,7 @@ type config struct {
 	BatchSize         int           // users per recalculation activity
 	Lanes             int           // batches of one group pass in flight at once
 	ReconcileEvery    time.Duration // interval of the reconciliation schedule
+	AuditRetention    time.Duration // how long audit events are kept; 0: for ever
 
 	// RateLimit and RateBurst limit each token (requests per second, and
 	// at once); a rate of 0 turns the limit off.
@@ -113,6 +114,12 @@ func loadConfig(env *environment) config {
 	c.NotifyTimeout = c.envDuration(env, "SCIMFLOW_NOTIFY_TIMEOUT", engine.DefaultNotifyTimeout)
 	c.SyncStaleAfter = c.envDuration(env, "SCIMFLOW_SYNC_STALE_AFTER", 24*time.Hour)
 	c.TemporalUIURL = env.getenv("SCIMFLOW_TEMPORAL_UI_URL")
+	c.AuditRetention = defaultAuditRetention
+	if v := env.getenv("SCIMFLOW_AUDIT_RETENTION"); v == "0" {
+		c.AuditRetention = 0 // keep for ever
+	} else {
+		c.AuditRetention = c.envDuration(env, "SCIMFLOW_AUDIT_RETENTION", defaultAuditRetention)
+	}
 	if c.TemporalNamespace == "" {
 		c.TemporalNamespace = "default"
 	}
@@ -150,7 +157,12 @@ func (c *config) temporalFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.BatchSize, "batch-size", c.BatchSize, "users recalculated per activity")
 	fs.IntVar(&c.Lanes, "lanes", c.Lanes, "batches of one group's recalculation in flight at once (env SCIMFLOW_LANES)")
 	fs.DurationVar(&c.ReconcileEvery, "reconcile-every", c.ReconcileEvery, "interval of the scheduled reconciliation")
+	fs.DurationVar(&c.AuditRetention, "audit-retention", c.AuditRetention, "how long audit events are kept, pruned daily; 0 keeps them for ever (env SCIMFLOW_AUDIT_RETENTION)")
 }
+
+// defaultAuditRetention keeps a year of audit events, the span most
+// access reviews look back over.
+const defaultAuditRetention = 365 * 24 * time.Hour
 
 // databaseURL is DATABASE_URL or, when unset, the SQLite file of the data dir.
 func (c config) databaseURL() string {

@@ -64,7 +64,7 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 	if cfg.TemporalUIURL == "" && conn.dev != nil {
 		cfg.TemporalUIURL = conn.dev.UIURL
 	}
-	srv := &api.Server{Auth: db, Orgs: db, Users: db, Groups: db, EntryPoints: db, Access: db, Tokens: db, Sessions: db, Live: eng,
+	srv := &api.Server{Auth: db, Orgs: db, Users: db, Groups: db, EntryPoints: db, Access: db, Tokens: db, Governance: db, Sessions: db, Live: eng,
 		Traffic: db, SyncStaleAfter: cfg.SyncStaleAfter, TemporalUIURL: cfg.TemporalUIURL, TemporalNamespace: cfg.TemporalNamespace,
 		Ready: readyChecks(db, eng), Metrics: reg, Logger: logger, PublicURL: cfg.PublicURL, Limits: cfg.limits()}
 	if cfg.PublicURL == "" && !dev {

@@ -97,8 +97,11 @@ func runWorkerLoop(ctx context.Context, conn *temporalConn, db *store.DB, cfg co
 	if err := engine.EnsureSchedule(setupCtx, conn.client, cfg.ReconcileEvery); err != nil {
 		logger.Warn("reconciliation schedule not created", "error", err)
 	}
+	if err := engine.EnsureAuditPruneSchedule(setupCtx, conn.client); err != nil {
+		logger.Warn("audit pruning schedule not created", "error", err)
+	}
 	eng := &engine.Client{Temporal: conn.client, BatchSize: cfg.BatchSize, Lanes: cfg.Lanes, Logger: logger}
-	w := worker.New(conn.client, &activities.Activities{DB: db, Logger: logger, Metrics: m}, sdkworker.Options{})
+	w := worker.New(conn.client, &activities.Activities{DB: db, Logger: logger, Metrics: m, AuditRetention: cfg.AuditRetention}, sdkworker.Options{})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}

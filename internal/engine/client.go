@@ -252,3 +252,27 @@ func (e *Client) Ping(ctx context.Context) error {
 	_, err := e.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
 	return err
 }
+
+// AuditPruneScheduleID is the Temporal Schedule that prunes the audit
+// trail to its retention.
+const AuditPruneScheduleID = "scimflow-audit-prune-daily"
+
+// EnsureAuditPruneSchedule creates the daily audit pruning schedule when
+// it does not exist yet.
+func EnsureAuditPruneSchedule(ctx context.Context, c client.Client) error {
+	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID:   AuditPruneScheduleID,
+		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: 24 * time.Hour}}},
+		Action: &client.ScheduleWorkflowAction{
+			ID:        "prune-audit",
+			Workflow:  workflows.PruneAuditName,
+			TaskQueue: workflows.TaskQueue,
+		},
+		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+	})
+	var exists *serviceerror.AlreadyExists
+	if err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) && !errors.As(err, &exists) {
+		return fmt.Errorf("create audit pruning schedule: %w", err)
+	}
+	return nil
+}

@@ -56,3 +56,40 @@ type EntryPointUsage struct {
 	Users  int
 	Grants []Grant
 }
+
+// Impact is what a mapping change would do to the effective roles of a
+// group's members (the preview of Update Group).
+type Impact struct {
+	Members       int64 // members of the group, active or not
+	UsersAffected int64 // distinct users whose effective role changes on at least one entry point
+	EntryPoints   []EntryPointImpact
+	Sample        []ImpactSample
+}
+
+// EntryPointImpact counts the members whose effective role on one entry
+// point appears (Gain), disappears (Lose), goes up (Raise) or down
+// (Lower), for an entry point whose mapping in the group changes.
+type EntryPointImpact struct {
+	ID, Name                 string
+	From, To                 string // the group's own role before and after; "" for none
+	Gain, Lose, Raise, Lower int64
+	// Held are the members whose effective role stays as it is because
+	// another group grants them at least as much, by role and group.
+	Held []Held
+}
+
+// Held counts members who keep Role on an entry point through Group.
+type Held struct {
+	Role      string
+	GroupID   string
+	GroupName string
+	Users     int64
+}
+
+// ImpactSample is one member whose effective role on an entry point
+// would change.
+type ImpactSample struct {
+	UserID, UserName             string
+	EntryPointID, EntryPointName string
+	From, To                     string // effective roles; "" for none
+}

@@ -64,6 +64,9 @@ type Queued struct {
 	Members bool
 	// Recalculation is set when a group's mapping changed.
 	Recalculation *Recalculation
+	// Events are the audit events of the write, stored in its
+	// transaction; they are not the engine's business.
+	Events []AuditEvent
 }
 
 // Empty reports whether there is nothing to hand over.

@@ -56,10 +56,21 @@ func (db *DB) CreateEntryPoint(ctx context.Context, orgID, name string) (*scimfl
 	}
 	now := db.now()
 	r := entryPointRow{ID: uuid.NewString(), OrgID: orgID, Name: name, CreatedAt: now, UpdatedAt: now}
-	if err := db.gorm.WithContext(ctx).Create(&r).Error; err != nil {
-		return nil, internal("create entry point", translateEntryPointErr(err, name))
+	err = db.write(ctx, "create entry point", func(tx *gorm.DB, q *scimflow.Queued) error {
+		if err := tx.Create(&r).Error; err != nil {
+			return translateEntryPointErr(err, name)
+		}
+		q.Record(orgID, scimflow.EventEntryPointCreated, entryPointTarget(r.ID, name), nil)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return r.domain(), nil
+}
+
+func entryPointTarget(id, name string) scimflow.Target {
+	return scimflow.Target{Type: scimflow.TargetEntryPoint, ID: id, Name: name}
 }
 
 // FindEntryPoint returns entry point id of org.
@@ -103,15 +114,32 @@ func (db *DB) RenameEntryPoint(ctx context.Context, orgID, id, name string) (*sc
 	if err != nil {
 		return nil, err
 	}
-	res := db.gorm.WithContext(ctx).Model(&entryPointRow{}).Where("org_id = ? AND id = ?", orgID, id).
-		Updates(map[string]any{"name": name, "updated_at": db.now()})
-	if res.Error != nil {
-		return nil, internal("rename entry point", translateEntryPointErr(res.Error, name))
+	var out *scimflow.EntryPoint
+	err = db.write(ctx, "rename entry point", func(tx *gorm.DB, q *scimflow.Queued) error {
+		var r entryPointRow
+		if err := tx.Where("org_id = ? AND id = ?", orgID, id).Take(&r).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+			return entryPointNotFound(id)
+		} else if err != nil {
+			return err
+		}
+		out = r.domain()
+		if r.Name == name {
+			return nil // nothing changes, nothing to record
+		}
+		r.UpdatedAt = db.now()
+		if err := tx.Model(&entryPointRow{}).Where("id = ?", id).
+			Updates(map[string]any{"name": name, "updated_at": r.UpdatedAt}).Error; err != nil {
+			return translateEntryPointErr(err, name)
+		}
+		q.Record(orgID, scimflow.EventEntryPointRenamed, entryPointTarget(id, name), map[string]any{"from": r.Name, "to": name})
+		r.Name = name
+		out = r.domain()
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	if res.RowsAffected == 0 {
-		return nil, entryPointNotFound(id)
-	}
-	return db.FindEntryPoint(ctx, orgID, id)
+	return out, nil
 }
 
 // DeleteEntryPoint deletes an entry point. Its mappings and the effective
@@ -122,8 +150,7 @@ func (db *DB) RenameEntryPoint(ctx context.Context, orgID, id, name string) (*sc
 // recalculation writing to this entry point and the cascade cannot
 // deadlock.
 func (db *DB) DeleteEntryPoint(ctx context.Context, orgID, id string) error {
-	var deleted int64
-	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return db.write(ctx, "delete entry point", func(tx *gorm.DB, q *scimflow.Queued) error {
 		if db.dialect == Postgres {
 			var locked []string
 			err := tx.Raw(`SELECT id FROM users WHERE org_id = ? AND id IN (SELECT user_id FROM effective_roles WHERE entry_point_id = ?)
@@ -132,15 +159,25 @@ func (db *DB) DeleteEntryPoint(ctx context.Context, orgID, id string) error {
 				return err
 			}
 		}
-		res := tx.Where("org_id = ? AND id = ?", orgID, id).Delete(&entryPointRow{})
-		deleted = res.RowsAffected
-		return res.Error
+		var r entryPointRow
+		if err := tx.Where("org_id = ? AND id = ?", orgID, id).Take(&r).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+			return entryPointNotFound(id)
+		} else if err != nil {
+			return err
+		}
+		// The users who lose access with it, and the groups that mapped it.
+		var users, groups int64
+		if err := tx.Table("effective_roles").Where("entry_point_id = ?", id).Count(&users).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&mappingRow{}).Where("entry_point_id = ?", id).Count(&groups).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("id = ?", id).Delete(&entryPointRow{}).Error; err != nil {
+			return err
+		}
+		q.Record(orgID, scimflow.EventEntryPointDeleted, entryPointTarget(id, r.Name),
+			map[string]any{"usersLosingAccess": users, "groupsMapping": groups})
+		return nil
 	})
-	if err != nil {
-		return internal("delete entry point", err)
-	}
-	if deleted == 0 {
-		return entryPointNotFound(id)
-	}
-	return nil
 }

@@ -93,8 +93,15 @@ func (db *DB) CreateGroup(ctx context.Context, orgID string, g *scimflow.Group, 
 		if err := tx.Create(toGroupRow(g)).Error; err != nil {
 			return translateGroupErr(err, g)
 		}
-		_, err := db.applyMemberOps(tx, q, g, []scimflow.MemberOp{{Kind: scimflow.MembersAdd, UserIDs: memberIDs}}, now)
-		return err
+		d, err := db.applyMemberOps(tx, q, g, []scimflow.MemberOp{{Kind: scimflow.MembersAdd, UserIDs: memberIDs}}, now)
+		if err != nil {
+			return err
+		}
+		// One event: the group and its first members are one change.
+		details := d.details()
+		details["externalId"] = g.ExternalID
+		q.Record(orgID, scimflow.EventGroupCreated, groupTarget(g), details)
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -143,15 +150,21 @@ func (db *DB) UpdateGroup(ctx context.Context, orgID, id string, ch scimflow.Gro
 		}
 		now := db.now()
 		g.ID, g.OrgID, g.CreatedAt, g.Version, g.UpdatedAt = r.ID, r.OrgID, before.CreatedAt, before.Version, before.UpdatedAt
-		changed, err := db.applyMemberOps(tx, q, g, ch.Members, now)
+		d, err := db.applyMemberOps(tx, q, g, ch.Members, now)
 		if err != nil {
 			return err
 		}
 		// RFC 7644 §3.5.2.1: a change that changes nothing (Entra re-sending
 		// an add, removing a non-member) leaves version and lastModified.
-		if changed == 0 && *g == before {
+		if d.empty() && *g == before {
 			out = g
 			return nil
+		}
+		if g.DisplayName != before.DisplayName || g.ExternalID != before.ExternalID {
+			q.Record(orgID, scimflow.EventGroupUpdated, groupTarget(g), groupChanges(&before, g))
+		}
+		if !d.empty() {
+			q.Record(orgID, scimflow.EventMembersChanged, groupTarget(g), d.details())
 		}
 		g.Version, g.UpdatedAt = r.Version+1, now
 		row := toGroupRow(g)
@@ -167,6 +180,22 @@ func (db *DB) UpdateGroup(ctx context.Context, orgID, id string, ch scimflow.Gro
 		return nil, err
 	}
 	return out, nil
+}
+
+// groupChanges describes a change of a group's attributes for its audit
+// event.
+func groupChanges(before, after *scimflow.Group) map[string]any {
+	changed := []string{}
+	d := map[string]any{}
+	if before.DisplayName != after.DisplayName {
+		changed = append(changed, "displayName")
+		d["displayName"] = map[string]any{"from": before.DisplayName, "to": after.DisplayName}
+	}
+	if before.ExternalID != after.ExternalID {
+		changed = append(changed, "externalId")
+	}
+	d["changed"] = changed
+	return d
 }
 
 // lockGroup reads group id of org and locks its row for the rest of the
@@ -203,38 +232,58 @@ func (db *DB) DeleteGroup(ctx context.Context, orgID, id string, check func(vers
 		if err := enqueueMembers(tx, q, orgID, id, scimflow.ChangeGroupDeleted, db.now()); err != nil {
 			return err
 		}
+		var members int64
+		if err := tx.Model(&groupMemberRow{}).Where("group_id = ?", id).Count(&members).Error; err != nil {
+			return err
+		}
+		q.Record(orgID, scimflow.EventGroupDeleted, groupTarget(r.domain()), map[string]any{"members": members})
 		return tx.Where("id = ?", id).Delete(&groupRow{}).Error
 	})
 }
 
+// memberDelta collects the members one request added and removed, for
+// its audit event.
+type memberDelta struct {
+	added, removed []string
+}
+
+func (d *memberDelta) empty() bool { return len(d.added) == 0 && len(d.removed) == 0 }
+
+// details describes the delta in an audit event: the ids (at most
+// maxAuditIDs of each) and exact counts.
+func (d *memberDelta) details() map[string]any {
+	return map[string]any{"added": capIDs(d.added), "removed": capIDs(d.removed),
+		"addedCount": len(d.added), "removedCount": len(d.removed)}
+}
+
 // applyMemberOps applies membership operations in order, queues every
-// user whose membership actually changed, and reports how many changes
-// there were.
-func (db *DB) applyMemberOps(tx *gorm.DB, q *scimflow.Queued, g *scimflow.Group, ops []scimflow.MemberOp, now time.Time) (int, error) {
-	total := 0
+// user whose membership actually changed, and returns who was added and
+// removed.
+func (db *DB) applyMemberOps(tx *gorm.DB, q *scimflow.Queued, g *scimflow.Group, ops []scimflow.MemberOp, now time.Time) (*memberDelta, error) {
+	d := &memberDelta{}
 	for _, op := range ops {
-		var (
-			n   int
-			err error
-		)
+		var err error
 		switch op.Kind {
 		case scimflow.MembersAdd:
-			n, err = db.addMembers(tx, q, g, op.UserIDs, now)
+			err = db.addMembers(tx, q, d, g, op.UserIDs, now)
 		case scimflow.MembersRemove:
-			n, err = db.removeMembers(tx, q, g, op.UserIDs, now)
+			err = db.removeMembers(tx, q, d, g, op.UserIDs, now)
 		case scimflow.MembersRemoveAll:
-			n, err = db.removeAllMembers(tx, q, g, now)
+			err = db.removeAllMembers(tx, q, d, g, now)
 		case scimflow.MembersSet:
-			n, err = db.setMembers(tx, q, g, op.UserIDs, now)
+			err = db.setMembers(tx, q, d, g, op.UserIDs, now)
 		default:
 			err = errors.New("unknown member operation")
 		}
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
-		total += n
 	}
-	return total, nil
+	return d, nil
+}
+
+func groupTarget(g *scimflow.Group) scimflow.Target {
+	return scimflow.Target{Type: scimflow.TargetGroup, ID: g.ID, Name: g.DisplayName}
 }
 
 func dedupe(ids []string) []string {
@@ -333,19 +382,18 @@ func plural(n int, word string) string {
 	return word + "s"
 }
 
-func (db *DB) addMembers(tx *gorm.DB, q *scimflow.Queued, g *scimflow.Group, ids []string, now time.Time) (int, error) {
+func (db *DB) addMembers(tx *gorm.DB, q *scimflow.Queued, d *memberDelta, g *scimflow.Group, ids []string, now time.Time) error {
 	// Rows are written in id order: the foreign key locks each user row,
 	// and recalculations lock users in id order too, so the two cannot
 	// deadlock.
 	ids = dedupe(ids)
 	sort.Strings(ids)
 	if len(ids) == 0 {
-		return 0, nil
+		return nil
 	}
 	if err := checkMembers(tx, g.OrgID, ids); err != nil {
-		return 0, err
+		return err
 	}
-	n := 0
 	for i := 0; i < len(ids); i += chunk {
 		part := ids[i:min(i+chunk, len(ids))]
 		var sb strings.Builder
@@ -363,53 +411,57 @@ func (db *DB) addMembers(tx *gorm.DB, q *scimflow.Queued, g *scimflow.Group, ids
 		sb.WriteString(" ON CONFLICT (group_id, user_id) DO NOTHING RETURNING user_id")
 		var added []string
 		if err := tx.Raw(sb.String(), args...).Scan(&added).Error; err != nil {
-			return 0, err
+			return err
 		}
 		if err := enqueue(tx, q, g.OrgID, added, scimflow.ChangeMemberAdded, now); err != nil {
-			return 0, err
+			return err
 		}
-		n += len(added)
+		d.added = append(d.added, added...)
 	}
-	return n, nil
+	return nil
 }
 
-func (db *DB) removeMembers(tx *gorm.DB, q *scimflow.Queued, g *scimflow.Group, ids []string, now time.Time) (int, error) {
+func (db *DB) removeMembers(tx *gorm.DB, q *scimflow.Queued, d *memberDelta, g *scimflow.Group, ids []string, now time.Time) error {
 	ids = dedupe(ids)
 	sort.Strings(ids)
-	n := 0
 	for i := 0; i < len(ids); i += chunk {
 		var removed []string
 		err := tx.Raw("DELETE FROM group_members WHERE group_id = ? AND user_id IN ? RETURNING user_id", g.ID, ids[i:min(i+chunk, len(ids))]).
 			Scan(&removed).Error
 		if err != nil {
-			return 0, err
+			return err
 		}
 		if err := enqueue(tx, q, g.OrgID, removed, scimflow.ChangeMemberRemoved, now); err != nil {
-			return 0, err
+			return err
 		}
-		n += len(removed)
+		d.removed = append(d.removed, removed...)
 	}
-	return n, nil
+	return nil
 }
 
-func (db *DB) removeAllMembers(tx *gorm.DB, q *scimflow.Queued, g *scimflow.Group, now time.Time) (int, error) {
+func (db *DB) removeAllMembers(tx *gorm.DB, q *scimflow.Queued, d *memberDelta, g *scimflow.Group, now time.Time) error {
 	if err := enqueueMembers(tx, q, g.OrgID, g.ID, scimflow.ChangeMemberRemoved, now); err != nil {
-		return 0, err
+		return err
 	}
-	res := tx.Exec("DELETE FROM group_members WHERE group_id = ?", g.ID)
-	return int(res.RowsAffected), res.Error
+	var removed []string
+	if err := tx.Raw("DELETE FROM group_members WHERE group_id = ? RETURNING user_id", g.ID).Scan(&removed).Error; err != nil {
+		return err
+	}
+	sort.Strings(removed)
+	d.removed = append(d.removed, removed...)
+	return nil
 }
 
 // setMembers makes the members exactly ids (PUT, replace of members) by
 // removing and adding only the difference.
-func (db *DB) setMembers(tx *gorm.DB, q *scimflow.Queued, g *scimflow.Group, ids []string, now time.Time) (int, error) {
+func (db *DB) setMembers(tx *gorm.DB, q *scimflow.Queued, d *memberDelta, g *scimflow.Group, ids []string, now time.Time) error {
 	want := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		want[id] = true
 	}
 	var current []string
 	if err := tx.Model(&groupMemberRow{}).Where("group_id = ?", g.ID).Pluck("user_id", &current).Error; err != nil {
-		return 0, err
+		return err
 	}
 	var remove []string
 	have := make(map[string]bool, len(current))
@@ -425,12 +477,10 @@ func (db *DB) setMembers(tx *gorm.DB, q *scimflow.Queued, g *scimflow.Group, ids
 			add = append(add, id)
 		}
 	}
-	added, err := db.addMembers(tx, q, g, add, now)
-	if err != nil {
-		return 0, err
+	if err := db.addMembers(tx, q, d, g, add, now); err != nil {
+		return err
 	}
-	removed, err := db.removeMembers(tx, q, g, remove, now)
-	return added + removed, err
+	return db.removeMembers(tx, q, d, g, remove, now)
 }
 
 type groupMemberRow struct {

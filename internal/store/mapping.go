@@ -47,9 +47,10 @@ func (db *DB) GroupMappings(ctx context.Context, orgID, groupID string) ([]scimf
 
 // SetGroupMappings replaces every mapping of a group ("Update Group") and
 // records the recalculation it calls for, in one transaction: the mapping
-// version is bumped, and the recalculation names the entry points whose
-// roles may change (old mapping ∪ new mapping). Unknown entry points,
-// unknown roles and duplicates are refused and change nothing.
+// version is bumped and stored with its actor (History), an audit event
+// records before and after, and the recalculation names the entry points
+// whose roles may change (old mapping ∪ new mapping). Unknown entry
+// points, unknown roles and duplicates are refused and change nothing.
 //
 // When ifVersion is not nil, the change is made only if the group's
 // mapping version is still *ifVersion, the version the admin saw: a change
@@ -58,15 +59,14 @@ func (db *DB) GroupMappings(ctx context.Context, orgID, groupID string) ([]scimf
 //
 // Once committed, the recalculation is handed to the notifier.
 func (db *DB) SetGroupMappings(ctx context.Context, orgID, groupID string, mappings []scimflow.Mapping, ifVersion *int64) (*scimflow.Recalculation, error) {
-	seen := map[string]bool{}
-	for _, m := range mappings {
-		if _, ok := access.ParseRole(m.Role); !ok {
-			return nil, scimflow.Errorf(scimflow.EINVALID, "unknown role %q for entry point %s: want viewer, contributor, reporter, approver or admin", m.Role, m.EntryPointID)
-		}
-		if seen[m.EntryPointID] {
-			return nil, scimflow.Errorf(scimflow.EINVALID, "entry point %s is listed twice", m.EntryPointID)
-		}
-		seen[m.EntryPointID] = true
+	return db.setGroupMappings(ctx, orgID, groupID, mappings, ifVersion, nil)
+}
+
+// setGroupMappings is SetGroupMappings with extra details for the audit
+// event (a restore names the version it restores).
+func (db *DB) setGroupMappings(ctx context.Context, orgID, groupID string, mappings []scimflow.Mapping, ifVersion *int64, extra map[string]any) (*scimflow.Recalculation, error) {
+	if err := validateMappings(mappings); err != nil {
+		return nil, err
 	}
 	var rec *scimflow.Recalculation
 	err := db.write(ctx, "set group mappings", func(tx *gorm.DB, q *scimflow.Queued) error {
@@ -85,8 +85,8 @@ func (db *DB) SetGroupMappings(ctx context.Context, orgID, groupID string, mappi
 		if err := checkEntryPoints(tx, orgID, ids); err != nil {
 			return err
 		}
-		var old []string
-		if err := tx.Model(&mappingRow{}).Where("group_id = ?", groupID).Pluck("entry_point_id", &old).Error; err != nil {
+		before, err := mappingsOf(tx, groupID)
+		if err != nil {
 			return err
 		}
 		if err := tx.Where("group_id = ?", groupID).Delete(&mappingRow{}).Error; err != nil {
@@ -102,6 +102,10 @@ func (db *DB) SetGroupMappings(ctx context.Context, orgID, groupID string, mappi
 				return err
 			}
 		}
+		after, err := mappingsOf(tx, groupID)
+		if err != nil {
+			return err
+		}
 		var version int64
 		if err := tx.Raw("UPDATE groups SET mapping_version = mapping_version + 1 WHERE id = ? RETURNING mapping_version", groupID).Scan(&version).Error; err != nil {
 			return err
@@ -110,15 +114,45 @@ func (db *DB) SetGroupMappings(ctx context.Context, orgID, groupID string, mappi
 		if err := tx.Model(&groupMemberRow{}).Where("group_id = ?", groupID).Count(&members).Error; err != nil {
 			return err
 		}
+		old := make([]string, len(before))
+		for i, m := range before {
+			old[i] = m.ID
+		}
 		rec = &scimflow.Recalculation{ID: uuid.NewString(), OrgID: orgID, GroupID: groupID, GroupName: g.DisplayName, Kind: scimflow.RecalcGroup,
 			Status: scimflow.RecalcPending, MappingVersion: version, EntryPointIDs: union(old, ids), Total: members, CreatedAt: db.now()}
 		q.OrgID, q.Recalculation = orgID, rec
-		return tx.Create(toRecalcRow(rec)).Error
+		if err := tx.Create(toRecalcRow(rec)).Error; err != nil {
+			return err
+		}
+		if err := db.storeMappingVersion(ctx, tx, orgID, groupID, version, after); err != nil {
+			return err
+		}
+		details := map[string]any{"version": version, "before": before, "after": after, "recalculationId": rec.ID, "members": members}
+		for k, v := range extra {
+			details[k] = v
+		}
+		q.Record(orgID, scimflow.EventMappingUpdated, scimflow.Target{Type: scimflow.TargetGroup, ID: groupID, Name: g.DisplayName}, details)
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return rec, nil
+}
+
+// validateMappings refuses unknown roles and entry points listed twice.
+func validateMappings(mappings []scimflow.Mapping) error {
+	seen := map[string]bool{}
+	for _, m := range mappings {
+		if _, ok := access.ParseRole(m.Role); !ok {
+			return scimflow.Errorf(scimflow.EINVALID, "unknown role %q for entry point %s: want viewer, contributor, reporter, approver or admin", m.Role, m.EntryPointID)
+		}
+		if seen[m.EntryPointID] {
+			return scimflow.Errorf(scimflow.EINVALID, "entry point %s is listed twice", m.EntryPointID)
+		}
+		seen[m.EntryPointID] = true
+	}
+	return nil
 }
 
 func union(a, b []string) []string {

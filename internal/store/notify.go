@@ -27,9 +27,11 @@ func (db *DB) SetNotifier(n Notifier) {
 	db.notifier.Store(&notifierBox{n})
 }
 
-// write runs fn in a transaction and, once it has committed, hands what
-// fn queued to the notifier. It is the one way a write that can queue
-// recalculations reaches the database.
+// write runs fn in a transaction, stores the audit events fn recorded
+// (by the actor of ctx) in the same transaction and, once it has
+// committed, hands what fn queued to the notifier. It is the one way a
+// write that can queue recalculations or moves access or trust reaches
+// the database.
 //
 // A transaction that failed before its commit because the connection was
 // lost, or that the database aborted to break a deadlock, changed nothing,
@@ -42,6 +44,9 @@ func (db *DB) write(ctx context.Context, op string, fn func(tx *gorm.DB, q *scim
 		committing := false
 		err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			if err := fn(tx, &q); err != nil {
+				return err
+			}
+			if err := writeAudit(tx, q.OrgID, scimflow.ActorFrom(ctx), q.Events, db.now()); err != nil {
 				return err
 			}
 			committing = true

@@ -67,7 +67,7 @@ func (db *DB) CreateOrg(ctx context.Context, in NewOrg) (*Bootstrap, error) {
 		UserName: in.AdminUserName, DisplayName: "Org Admin", Active: true,
 	}
 	var out Bootstrap
-	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := db.write(ctx, "create org", func(tx *gorm.DB, q *scimflow.Queued) error {
 		if err := tx.Create(&org).Error; err != nil {
 			return err
 		}
@@ -79,10 +79,11 @@ func (db *DB) CreateOrg(ctx context.Context, in NewOrg) (*Bootstrap, error) {
 			return err
 		}
 		out = Bootstrap{Org: org.domain(), Admin: admin, AdminToken: tok, TokenSecret: secret}
+		q.Record(org.ID, scimflow.EventTokenCreated, tokenTarget(tok), tokenDetails(tok))
 		return nil
 	})
 	if err != nil {
-		return nil, internal("create org", err)
+		return nil, err
 	}
 	return &out, nil
 }

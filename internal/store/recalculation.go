@@ -267,30 +267,54 @@ func (db *DB) RecordGroupProgress(ctx context.Context, orgID, groupID string, pr
 }
 
 // FinishGroupPass closes the group's unfinished recalculations up to
-// version: completed, or failed with errMsg. It returns the group's
-// current mapping version (0 and false when the group is gone).
+// version: completed, or failed with errMsg, each with its audit event
+// (by the system). It returns the group's current mapping version (0 and
+// false when the group is gone).
 func (db *DB) FinishGroupPass(ctx context.Context, orgID, groupID string, version, processed, changed int64, errMsg string) (int64, bool, error) {
-	tx := db.gorm.WithContext(ctx)
-	status := scimflow.RecalcCompleted
+	status, event := scimflow.RecalcCompleted, scimflow.EventRecalculationCompleted
 	if errMsg != "" {
-		status = scimflow.RecalcFailed
+		status, event = scimflow.RecalcFailed, scimflow.EventRecalculationFailed
 	}
-	now := db.now()
-	err := tx.Model(&recalcRow{}).
-		Where("org_id = ? AND group_id = ? AND status IN ? AND mapping_version <= ?", orgID, groupID, []string{scimflow.RecalcPending, scimflow.RecalcRunning}, version).
-		Updates(map[string]any{"status": status, "processed": processed, "changed": changed, "error": errMsg,
-			"finished_at": now, "started_at": gorm.Expr("COALESCE(started_at, ?)", now)}).Error
+	var current []int64
+	err := db.write(ctx, "finish group pass", func(tx *gorm.DB, q *scimflow.Queued) error {
+		now := db.now()
+		var closed []recalcRow
+		err := tx.Raw(`UPDATE recalculations SET status = ?, processed = ?, changed = ?, error = ?, finished_at = ?, started_at = COALESCE(started_at, ?)
+			WHERE org_id = ? AND group_id = ? AND status IN ? AND mapping_version <= ?
+			RETURNING id, mapping_version, total, created_at, started_at`,
+			status, processed, changed, errMsg, now, now, orgID, groupID, []string{scimflow.RecalcPending, scimflow.RecalcRunning}, version).
+			Scan(&closed).Error
+		if err != nil {
+			return err
+		}
+		var g groupRow
+		if err := tx.Select("id", "display_name", "mapping_version").Where("org_id = ? AND id = ?", orgID, groupID).Limit(1).Find(&g).Error; err != nil {
+			return err
+		}
+		if g.ID != "" {
+			current = append(current, g.MappingVersion)
+		}
+		target := scimflow.Target{Type: scimflow.TargetGroup, ID: groupID, Name: g.DisplayName}
+		for _, r := range closed {
+			d := map[string]any{"recalculationId": r.ID, "mappingVersion": r.MappingVersion, "total": r.Total,
+				"processed": processed, "changed": changed}
+			if r.StartedAt != nil {
+				d["durationMs"] = now.Sub(*r.StartedAt).Milliseconds()
+			}
+			if errMsg != "" {
+				d["error"] = errMsg
+			}
+			q.Record(orgID, event, target, d)
+		}
+		return nil
+	})
 	if err != nil {
-		return 0, false, internal("finish group pass", err)
+		return 0, false, err
 	}
-	var v []int64
-	if err := tx.Model(&groupRow{}).Where("org_id = ? AND id = ?", orgID, groupID).Pluck("mapping_version", &v).Error; err != nil {
-		return 0, false, internal("finish group pass", err)
-	}
-	if len(v) == 0 {
+	if len(current) == 0 {
 		return 0, false, nil
 	}
-	return v[0], true, nil
+	return current[0], true, nil
 }
 
 // ListOrgIDs returns every org id.

@@ -82,7 +82,7 @@ func (db *DB) CreateToken(ctx context.Context, orgID string, in NewToken) (*scim
 		tok    *scimflow.Token
 		secret string
 	)
-	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := db.write(ctx, "create token", func(tx *gorm.DB, q *scimflow.Queued) error {
 		var org orgRow
 		if err := tx.Where("id = ?", orgID).Take(&org).Error; errors.Is(err, gorm.ErrRecordNotFound) {
 			return scimflow.Errorf(scimflow.ENOTFOUND, "org %s not found", orgID)
@@ -103,11 +103,14 @@ func (db *DB) CreateToken(ctx context.Context, orgID string, in NewToken) (*scim
 			t.ExpiresAt = &exp
 		}
 		var err error
-		tok, secret, err = insertToken(tx, t, now)
-		return err
+		if tok, secret, err = insertToken(tx, t, now); err != nil {
+			return err
+		}
+		q.Record(orgID, scimflow.EventTokenCreated, tokenTarget(tok), tokenDetails(tok))
+		return nil
 	})
 	if err != nil {
-		return nil, "", internal("create token", err)
+		return nil, "", err
 	}
 	return tok, secret, nil
 }
@@ -195,23 +198,48 @@ func (db *DB) ListTokens(ctx context.Context, orgID string, scope scimflow.Scope
 	return out, nil
 }
 
-// RevokeToken revokes a token of org. Revoking twice is not an error.
+// RevokeToken revokes a token of org. Revoking twice is not an error (and
+// is recorded once).
 func (db *DB) RevokeToken(ctx context.Context, orgID, tokenID string) (*scimflow.Token, error) {
-	res := db.gorm.WithContext(ctx).Model(&tokenRow{}).
-		Where("org_id = ? AND id = ? AND revoked_at IS NULL", orgID, tokenID).
-		Update("revoked_at", db.now())
-	if res.Error != nil {
-		return nil, internal("revoke token", res.Error)
-	}
-	var r tokenRow
-	err := db.gorm.WithContext(ctx).Where("org_id = ? AND id = ?", orgID, tokenID).Take(&r).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, scimflow.Errorf(scimflow.ENOTFOUND, "token %s not found", tokenID)
-	}
+	var out *scimflow.Token
+	err := db.write(ctx, "revoke token", func(tx *gorm.DB, q *scimflow.Queued) error {
+		var r tokenRow
+		err := tx.Where("org_id = ? AND id = ?", orgID, tokenID).Take(&r).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return scimflow.Errorf(scimflow.ENOTFOUND, "token %s not found", tokenID)
+		} else if err != nil {
+			return err
+		}
+		if r.RevokedAt == nil {
+			now := db.now()
+			res := tx.Model(&tokenRow{}).Where("id = ? AND revoked_at IS NULL", tokenID).Update("revoked_at", now)
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected > 0 {
+				r.RevokedAt = &now
+				q.Record(orgID, scimflow.EventTokenRevoked, tokenTarget(r.domain()), tokenDetails(r.domain()))
+			}
+		}
+		out = r.domain()
+		return nil
+	})
 	if err != nil {
-		return nil, internal("revoke token", err)
+		return nil, err
 	}
-	return r.domain(), nil
+	return out, nil
+}
+
+func tokenTarget(t *scimflow.Token) scimflow.Target {
+	return scimflow.Target{Type: scimflow.TargetToken, ID: t.ID, Name: t.Name}
+}
+
+func tokenDetails(t *scimflow.Token) map[string]any {
+	d := map[string]any{"scope": string(t.Scope)}
+	if t.ExpiresAt != nil {
+		d["expiresAt"] = t.ExpiresAt.UTC().Format(time.RFC3339)
+	}
+	return d
 }
 
 // HasActiveSCIMToken reports whether org has at least one unexpired,

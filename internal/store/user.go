@@ -240,11 +240,15 @@ func insertUser(tx *gorm.DB, u *scimflow.User, now time.Time) error {
 // set by the store.
 func (db *DB) CreateUser(ctx context.Context, orgID string, u *scimflow.User) (*scimflow.User, error) {
 	u.OrgID, u.ID, u.Local = orgID, "", false
-	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return insertUser(tx, u, db.now())
+	err := db.write(ctx, "create user", func(tx *gorm.DB, q *scimflow.Queued) error {
+		if err := insertUser(tx, u, db.now()); err != nil {
+			return err
+		}
+		q.Record(orgID, scimflow.EventUserCreated, userTarget(u), map[string]any{"active": u.Active, "externalId": u.ExternalID})
+		return nil
 	})
 	if err != nil {
-		return nil, internal("create user", err)
+		return nil, err
 	}
 	return u, nil
 }
@@ -327,6 +331,7 @@ func (db *DB) UpdateUser(ctx context.Context, orgID, id string, fn func(*scimflo
 				return err
 			}
 		}
+		q.Record(orgID, scimflow.EventUserUpdated, userTarget(u), userChanges(&before, u))
 		// A deactivated user keeps their memberships but loses their
 		// effective roles (and gets them back on reactivation).
 		if u.Active != wasActive {
@@ -366,7 +371,7 @@ func (db *DB) DeleteUser(ctx context.Context, orgID, id string, check func(versi
 			return err
 		}
 		var r userRow
-		sel := tx.Select("id", "version").Where("org_id = ? AND id = ? AND source = 'scim'", orgID, id)
+		sel := tx.Select("id", "version", "user_name").Where("org_id = ? AND id = ? AND source = 'scim'", orgID, id)
 		if db.dialect == Postgres {
 			sel = sel.Clauses(clause.Locking{Strength: "UPDATE"})
 		}
@@ -383,6 +388,51 @@ func (db *DB) DeleteUser(ctx context.Context, orgID, id string, check func(versi
 		if err := enqueue(tx, q, orgID, []string{id}, scimflow.ChangeUserDeleted, db.now()); err != nil {
 			return err
 		}
+		q.Record(orgID, scimflow.EventUserDeleted, scimflow.Target{Type: scimflow.TargetUser, ID: id, Name: r.UserName}, nil)
 		return tx.Where("id = ?", id).Delete(&userRow{}).Error
 	})
+}
+
+func userTarget(u *scimflow.User) scimflow.Target {
+	return scimflow.Target{Type: scimflow.TargetUser, ID: u.ID, Name: u.UserName}
+}
+
+// userChanges describes an update of a user for its audit event: the
+// SCIM attributes that changed, and activation, which moves access.
+func userChanges(before, after *scimflow.User) map[string]any {
+	b, a := reflect.ValueOf(*before), reflect.ValueOf(*after)
+	changed := []string{}
+	for i := 0; i < b.NumField(); i++ {
+		name := b.Type().Field(i).Name
+		switch name {
+		case "Version", "UpdatedAt", "CreatedAt", "ID", "OrgID", "Local", "Role":
+			continue
+		}
+		if !reflect.DeepEqual(b.Field(i).Interface(), a.Field(i).Interface()) {
+			changed = append(changed, scimAttrName(name))
+		}
+	}
+	d := map[string]any{"changed": changed}
+	if before.Active != after.Active {
+		d["active"] = map[string]any{"from": before.Active, "to": after.Active}
+	}
+	if before.UserName != after.UserName {
+		d["userName"] = map[string]any{"from": before.UserName, "to": after.UserName}
+	}
+	return d
+}
+
+// scimAttrName returns the SCIM name of a scimflow.User field.
+func scimAttrName(field string) string {
+	switch field {
+	case "ExternalID":
+		return "externalId"
+	case "IMs":
+		return "ims"
+	case "ProfileURL":
+		return "profileUrl"
+	case "Enterprise":
+		return "enterprise"
+	}
+	return strings.ToLower(field[:1]) + field[1:]
 }

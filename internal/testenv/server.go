@@ -42,7 +42,7 @@ func Server(t testing.TB) *Env {
 // ServerOn starts the API on db and bootstraps an org in it.
 func ServerOn(t testing.TB, db *store.DB) *Env {
 	t.Helper()
-	srv := &api.Server{Auth: db, Orgs: db, Users: db, Groups: db, EntryPoints: db, Access: db, Tokens: db, Sessions: db, Traffic: db,
+	srv := &api.Server{Auth: db, Orgs: db, Users: db, Groups: db, EntryPoints: db, Access: db, Tokens: db, Governance: db, Sessions: db, Traffic: db,
 		Ready: []api.ReadyCheck{{Name: "database", Check: db.Ping}, {Name: "schema", Check: db.CheckSchema}}, Metrics: metrics.New(),
 		// Tests and benchmarks send far more than an IdP; the limits have
 		// tests of their own.
