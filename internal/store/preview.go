@@ -60,17 +60,17 @@ func (db *DB) PreviewGroupMappings(ctx context.Context, orgID, groupID string, m
 }
 
 type preview struct {
-	group    *scimflow.Group
-	changed  []string               // entry points whose role in the group changes, by name
-	names    map[string]string      // entry point names
-	before   map[string]access.Role // the group's roles now
-	after    map[string]access.Role // the group's roles after the change
-	others   []scimflow.Mapping     // other groups' mappings on the changed entry points
-	groupOf  map[string]string      // names of those other groups
-	out      *scimflow.Impact
-	byEntry  map[string]*scimflow.EntryPointImpact
-	heldBy   map[string]map[[2]string]int64 // entry point -> (role, group id) -> users
-	changes  map[string][]scimflow.ImpactSample // per combination of other groups: what changes
+	group   *scimflow.Group
+	changed []string               // entry points whose role in the group changes, by name
+	names   map[string]string      // entry point names
+	before  map[string]access.Role // the group's roles now
+	after   map[string]access.Role // the group's roles after the change
+	others  []scimflow.Mapping     // other groups' mappings on the changed entry points
+	groupOf map[string]string      // names of those other groups
+	out     *scimflow.Impact
+	byEntry map[string]*scimflow.EntryPointImpact
+	heldBy  map[string]map[[2]string]int64     // entry point -> (role, group id) -> users
+	changes map[string][]scimflow.ImpactSample // per combination of other groups: what changes
 }
 
 func (db *DB) newPreview(tx *gorm.DB, g *scimflow.Group, current []versionEntry, next []scimflow.Mapping) (*preview, error) {
