@@ -283,7 +283,7 @@ func TestOperationalEndpoints(t *testing.T) {
 	for path, want := range map[string]string{
 		"/healthz": `"ok"`,
 		"/readyz":  `"ready"`,
-		"/metrics": `scimflow_http_requests_total{status="2xx",surface="scim"}`,
+		"/metrics": `scimflow_http_requests_total{method="GET",route="/scim/v2/Users",status="200",surface="scim"} 1`,
 	} {
 		res := env.Do("", "GET", path, nil)
 		if res.Status != 200 || !strings.Contains(string(res.Body), want) {
