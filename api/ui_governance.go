@@ -51,7 +51,6 @@ func num(v any) int64 {
 	return 0
 }
 
-
 // mappingEntries reads the before or after list of a mapping.updated
 // event: entry point id to name and role.
 func mappingEntries(v any) map[string][2]string {
