@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/scimflow/scimflow/internal/scim"
 )
 
@@ -24,6 +26,9 @@ func (s listStatement) order(desc bool) string {
 		dir = "DESC"
 	}
 	a := s.l.alias
+	if s.unique {
+		return s.key + " " + dir
+	}
 	by := a + ".created_at " + dir + ", " + a + ".id " + dir
 	if s.key != "" {
 		by = s.key + " " + dir + ", " + by
@@ -44,7 +49,30 @@ func (s listStatement) after(c *scim.Cursor, desc bool) (string, []any) {
 	if s.key == "" {
 		return tail, []any{c.Created, c.ID}
 	}
+	if s.unique {
+		return s.key + " " + op + " ?", []any{c.Key}
+	}
 	return "(" + s.key + " " + op + " ? OR (" + s.key + " = ? AND " + tail + "))", []any{c.Key, c.Key, c.Created, c.ID}
+}
+
+// keysetSettings make Postgres read a keyset page in index order and stop
+// after it: on tables never analyzed it estimates one row, finds a sort of
+// everything after the cursor free, and would read the whole rest of the
+// org on every page. A sort remains possible where no index gives the
+// order (a sortBy on another attribute).
+var keysetSettings = []string{"SET LOCAL enable_sort = off", "SET LOCAL enable_bitmapscan = off"}
+
+// keysetPage is the statement of the page of a cursor-paged list that
+// q.Cursor points to, with one row more than the page.
+func (s listStatement) keysetPage(tx *gorm.DB, q scim.ListQuery) *gorm.DB {
+	c := q.Cursor
+	desc := q.Descending != (c != nil && c.Before) // a previous page is read backwards
+	tx = tx.Table(s.l.table).Select(s.l.alias+".*").Where(s.cond, s.args...)
+	if c != nil {
+		cond, args := s.after(c, desc)
+		tx = tx.Where(cond, args...)
+	}
+	return tx.Order(s.order(desc)).Limit(q.Count + 1)
 }
 
 // findAfter loads into dest the page of a cursor-paged list that q.Cursor
@@ -54,13 +82,21 @@ func (s listStatement) after(c *scim.Cursor, desc bool) (string, []any) {
 func (db *DB) findAfter(ctx context.Context, s listStatement, q scim.ListQuery, dest any, pg scim.Page) (scim.Page, error) {
 	c := q.Cursor
 	back := c != nil && c.Before
-	desc := q.Descending != back // a previous page is read backwards
-	tx := db.gorm.WithContext(ctx).Table(s.l.table).Select(s.l.alias+".*").Where(s.cond, s.args...)
-	if c != nil {
-		cond, args := s.after(c, desc)
-		tx = tx.Where(cond, args...)
+	read := func(tx *gorm.DB) error { return s.keysetPage(tx, q).Find(dest).Error }
+	var err error
+	if db.dialect == Postgres {
+		err = db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			for _, set := range keysetSettings {
+				if err := tx.Exec(set).Error; err != nil {
+					return err
+				}
+			}
+			return read(tx)
+		})
+	} else {
+		err = read(db.gorm.WithContext(ctx))
 	}
-	if err := tx.Order(s.order(desc)).Limit(q.Count + 1).Find(dest).Error; err != nil {
+	if err != nil {
 		return pg, internal("list "+s.l.table, err)
 	}
 	rows := reflect.ValueOf(dest).Elem()

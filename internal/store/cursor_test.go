@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scimflow/scimflow/internal/scim"
 	"github.com/scimflow/scimflow/internal/scimflow"
@@ -134,6 +135,43 @@ func TestCursorPaging(t *testing.T) {
 						t.Errorf("walking back: %d users, want the %d of the forward pages before the last, in order", len(back), len(want))
 					}
 				})
+			}
+		})
+	}
+}
+
+// TestCursorPagePlanWithoutStatistics: on a database whose statistics were
+// never collected, a cursor page deep into a large org is read from the
+// index that serves its order — never by sorting the org — so every page
+// costs the same. (No ANALYZE, as in production after a bulk import.)
+func TestCursorPagePlanWithoutStatistics(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testenv.DB(t)
+	orgID := newOrg(t, db)
+	testenv.SeedUsers(t, db, orgID, 20000)
+	created := time.Now().UTC()
+	for _, tc := range []struct {
+		name  string
+		q     scim.ListQuery
+		index string
+	}{
+		{"creation order", scim.ListQuery{Cursor: &scim.Cursor{Created: created, ID: "m"}}, "users_org_created"},
+		{"creation order, back", scim.ListQuery{Cursor: &scim.Cursor{Created: created, ID: "m", Before: true}}, "users_org_created"},
+		{"userName", scim.ListQuery{SortBy: "userName", Cursor: &scim.Cursor{Key: "seed-m", Created: created, ID: "m"}}, "users_org_user_name"},
+		{"userName descending", scim.ListQuery{SortBy: "userName", Descending: true, Cursor: &scim.Cursor{Key: "seed-m", Created: created, ID: "m"}}, "users_org_user_name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := tc.q
+			q.Paging, q.Count = scim.PagingCursor, 100
+			plan, err := db.ExplainList(ctx, orgID, q, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// ExplainList explains the count, then the page.
+			page := plan[strings.Index(plan, "Limit"):]
+			if !strings.Contains(page, tc.index) || strings.Contains(page, "Seq Scan on users") || strings.Contains(page, "  Sort  ") || strings.Contains(page, "Sort Key") && !strings.Contains(page, "Presorted Key") {
+				t.Errorf("page plan does not read %s in order:\n%s", tc.index, page)
 			}
 		})
 	}

@@ -43,8 +43,24 @@ func (db *DB) ExplainList(ctx context.Context, orgID string, q scim.ListQuery, u
 		return "", err
 	}
 	var plan []string
-	for _, stmt := range []*gorm.Statement{s.count(dry).Count(&n).Statement, s.page(dry, q).Find(&rows).Statement} {
-		r, err := sqlDB.QueryContext(ctx, "EXPLAIN "+stmt.SQL.String(), stmt.Vars...)
+	page := s.page(dry, q)
+	if q.Paging == scim.PagingCursor {
+		page = s.keysetPage(dry, q)
+	}
+	for i, stmt := range []*gorm.Statement{s.count(dry).Count(&n).Statement, page.Find(&rows).Statement} {
+		tx, err := sqlDB.BeginTx(ctx, nil)
+		if err != nil {
+			return "", err
+		}
+		defer tx.Rollback()
+		if i == 1 && q.Paging == scim.PagingCursor {
+			for _, set := range keysetSettings {
+				if _, err := tx.ExecContext(ctx, set); err != nil {
+					return "", err
+				}
+			}
+		}
+		r, err := tx.QueryContext(ctx, "EXPLAIN "+stmt.SQL.String(), stmt.Vars...)
 		if err != nil {
 			return "", err
 		}

@@ -121,7 +121,8 @@ func (db *DB) ListGroupsPage(ctx context.Context, orgID string, q scim.ListQuery
 // groupsList is the list of the groups of org, which is large above
 // large groups.
 func groupsList(orgID string, large int) resourceList {
-	return resourceList{table: "groups g", alias: "g", orgID: orgID, noun: "groups", search: "displayName", r: groupResolver{}, large: large}
+	return resourceList{table: "groups g", alias: "g", orgID: orgID, noun: "groups", search: "displayName", r: groupResolver{}, large: large,
+		uniqueKey: "lower(g.display_name)"}
 }
 
 // listGroups is ListGroups for an org that is large above large groups.

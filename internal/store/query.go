@@ -106,6 +106,10 @@ type resourceList struct {
 	search   string // the attributes whose co, sw and ew are indexed, in messages
 	r        resolver
 	large    int // LargeOrg; tests lower it
+	// uniqueKey is the sort expression a unique index of the list serves
+	// ("lower(u.user_name)"): sorted by it, the order needs no tie-break,
+	// and a cursor page reads that index in order.
+	uniqueKey string
 }
 
 // find counts the rows matching q and loads its page into dest (a pointer
@@ -145,6 +149,7 @@ type listStatement struct {
 	args    []any
 	orderBy string
 	key     string // the sortBy expression, "" when every row sorts alike
+	unique  bool   // key is the list's uniqueKey: no two rows share it
 }
 
 func (s listStatement) count(tx *gorm.DB) *gorm.DB {
@@ -174,12 +179,23 @@ func (db *DB) listSQL(ctx context.Context, l resourceList, q scim.ListQuery) (li
 			return listStatement{}, err
 		}
 	}
-	s := listStatement{l: l, cond: orgCond(l, b.pin), args: []any{l.orgID}}
+	org := orgCond(l, b.pin)
+	if q.Paging == scim.PagingCursor && order == "" && !b.pin && l.scopeCol != "" && db.dialect == Postgres {
+		// A cursor page in creation order must be read from
+		// (org, created_at, id) and stop after a page. On a table never
+		// analyzed, the planner would rather take the partial index on
+		// userName, whose predicate source = 'scim' looks selective, and
+		// sort the whole org: with the scope in collation "C" (see pinned)
+		// that index no longer applies.
+		org = l.alias + ".org_id = ? AND " + pinned(l.scopeCol, true) + " = '" + l.scopeVal + "'"
+	}
+	s := listStatement{l: l, cond: org, args: []any{l.orgID}}
 	if q.Filter != nil {
 		s.cond += " AND (" + b.sb.String() + ")"
 		s.args = append(s.args, b.args...)
 	}
 	s.key = order
+	s.unique = order != "" && order == l.uniqueKey
 	s.orderBy = s.order(q.Descending)
 	return s, nil
 }

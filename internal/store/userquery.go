@@ -342,7 +342,7 @@ func (db *DB) ListUsersPage(ctx context.Context, orgID string, q scim.ListQuery)
 func usersList(orgID string, large int) resourceList {
 	return resourceList{table: "users u", alias: "u", orgID: orgID, scopeCol: "u.source", scopeVal: "scim", noun: "users",
 		search: "userName, displayName, name.formatted, name.givenName, name.familyName and emails (value)",
-		r:      userResolver{}, large: large}
+		r:      userResolver{}, large: large, uniqueKey: "lower(u.user_name)"}
 }
 
 // listUsers is ListUsers for an org that is large above large users.
