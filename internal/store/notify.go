@@ -46,8 +46,10 @@ func (db *DB) write(ctx context.Context, op string, fn func(tx *gorm.DB, q *scim
 			if err := fn(tx, &q); err != nil {
 				return err
 			}
-			if err := writeAudit(tx, q.OrgID, scimflow.ActorFrom(ctx), q.Events, db.now()); err != nil {
-				return err
+			if !db.noAudit.Load() {
+				if err := writeAudit(tx, q.OrgID, scimflow.ActorFrom(ctx), q.Events, db.now()); err != nil {
+					return err
+				}
 			}
 			committing = true
 			return nil

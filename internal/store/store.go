@@ -51,6 +51,9 @@ type DB struct {
 	now      func() time.Time
 	notifier atomic.Pointer[notifierBox]
 	analyzed analyzer // when refreshStatistics last ran, per table
+	// noAudit turns the audit trail off; only a benchmark does, to
+	// measure what the trail costs.
+	noAudit atomic.Bool
 }
 
 // Open connects to the database named by url: a postgres:// or
