@@ -71,6 +71,9 @@ type preview struct {
 	byEntry map[string]*scimflow.EntryPointImpact
 	heldBy  map[string]map[[2]string]int64     // entry point -> (role, group id) -> users
 	changes map[string][]scimflow.ImpactSample // per combination of other groups: what changes
+	// allBefore and allAfter are every mapping that matters, with the
+	// group's current and its new one: built once, used per combination.
+	allBefore, allAfter []scimflow.Mapping
 }
 
 func (db *DB) newPreview(tx *gorm.DB, g *scimflow.Group, current []versionEntry, next []scimflow.Mapping) (*preview, error) {
@@ -134,6 +137,14 @@ func (db *DB) newPreview(tx *gorm.DB, g *scimflow.Group, current []versionEntry,
 		p.others = append(p.others, scimflow.Mapping{GroupID: o.GroupID, EntryPointID: o.EntryPointID, Role: o.Role})
 		p.groupOf[o.GroupID] = o.DisplayName
 	}
+	for id, r := range p.before {
+		p.allBefore = append(p.allBefore, scimflow.Mapping{GroupID: g.ID, EntryPointID: id, Role: r.String()})
+	}
+	for id, r := range p.after {
+		p.allAfter = append(p.allAfter, scimflow.Mapping{GroupID: g.ID, EntryPointID: id, Role: r.String()})
+	}
+	p.allBefore = append(p.allBefore, p.others...)
+	p.allAfter = append(p.allAfter, p.others...)
 	return p, nil
 }
 
@@ -249,16 +260,9 @@ func (p *preview) combos(tx *gorm.DB, d Dialect, relevant []string, first bool) 
 // apply counts n active members who are, besides this group, members of
 // exactly groups (among those mapping a changed entry point).
 func (p *preview) apply(combo string, groups []string, n int64) {
-	var before, after []scimflow.Mapping
-	for id, r := range p.before {
-		before = append(before, scimflow.Mapping{GroupID: p.group.ID, EntryPointID: id, Role: r.String()})
-	}
-	for id, r := range p.after {
-		after = append(after, scimflow.Mapping{GroupID: p.group.ID, EntryPointID: id, Role: r.String()})
-	}
 	member := append([]string{p.group.ID}, groups...)
-	was := access.Effective(true, member, append(before, p.others...))
-	will := access.Effective(true, member, append(after, p.others...))
+	was := access.Effective(true, member, p.allBefore)
+	will := access.Effective(true, member, p.allAfter)
 	other := access.Effective(true, groups, p.others)
 	affected := false
 	for _, id := range p.changed {
