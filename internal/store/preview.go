@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -50,7 +52,7 @@ func (db *DB) PreviewGroupMappings(ctx context.Context, orgID, groupID string, m
 	if err != nil {
 		return nil, internal("preview", err)
 	}
-	if err := p.count(tx, db.dialect); err != nil {
+	if err := p.count(tx); err != nil {
 		return nil, internal("preview", err)
 	}
 	if err := p.nameSample(tx); err != nil {
@@ -150,7 +152,7 @@ func (db *DB) newPreview(tx *gorm.DB, g *scimflow.Group, current []versionEntry,
 
 // count reads the group's active members per combination of the other
 // groups that matter, and applies the rule to each combination.
-func (p *preview) count(tx *gorm.DB, d Dialect) error {
+func (p *preview) count(tx *gorm.DB) error {
 	if len(p.changed) == 0 {
 		return nil
 	}
@@ -159,13 +161,9 @@ func (p *preview) count(tx *gorm.DB, d Dialect) error {
 		relevant = append(relevant, id)
 	}
 	sort.Strings(relevant)
-	rows, err := p.combos(tx, d, relevant, false)
+	counts, err := p.comboCounts(tx, relevant)
 	if err != nil {
 		return err
-	}
-	counts := map[string]int64{}
-	for _, r := range rows {
-		counts[r.Combo] += r.N
 	}
 	keys := make([]string, 0, len(counts))
 	for k := range counts {
@@ -180,19 +178,8 @@ func (p *preview) count(tx *gorm.DB, d Dialect) error {
 		p.apply(k, groups, counts[k])
 	}
 	if p.out.UsersAffected > 0 {
-		// The sample: the first members (by id) whose combination changes.
-		first, err := p.combos(tx, d, relevant, true)
-		if err != nil {
+		if err := p.sample(tx, relevant); err != nil {
 			return err
-		}
-		for _, r := range first {
-			for _, c := range p.changes[r.Combo] {
-				if len(p.out.Sample) == maxSample {
-					break
-				}
-				c.UserID = r.UserID
-				p.out.Sample = append(p.out.Sample, c)
-			}
 		}
 	}
 	for _, id := range p.changed {
@@ -211,50 +198,164 @@ func (p *preview) count(tx *gorm.DB, d Dialect) error {
 	return nil
 }
 
-type comboRow struct {
-	UserID string
-	Combo  string // the ids of the relevant other groups the member is in, sorted, comma-separated
-	N      int64
-}
+// maskBits is how many relevant groups one mask column holds (a bigint,
+// kept clear of the sign bit).
+const maskBits = 62
 
-// combos reads the group's active members per combination of the
-// relevant other groups: counted per combination, or, for the sample,
-// the first members by id with theirs.
-func (p *preview) combos(tx *gorm.DB, d Dialect, relevant []string, first bool) ([]comboRow, error) {
-	agg, join, args := "''", "", []any{}
-	if len(relevant) > 0 {
-		agg = "coalesce(string_agg(o.group_id, ',' ORDER BY o.group_id), '')"
-		if d == SQLite {
-			agg = "coalesce(group_concat(o.group_id, ','), '')"
+// comboCounts counts the group's active members per combination of the
+// relevant other groups (the key: their ids, sorted, comma-separated; ""
+// for none).
+//
+// Every member of the group and of the relevant groups is read once, by
+// group through the primary key, and summed per user into bit masks (a
+// (group, user) pair is unique, so a sum of distinct bits is their OR):
+// no join to users, no text sorts, and no plan that depends on
+// statistics. Deactivated members are then taken off: they are few, and
+// found through the partial index on inactive users.
+func (p *preview) comboCounts(tx *gorm.DB, relevant []string) (map[string]int64, error) {
+	words := (len(relevant) + maskBits - 1) / maskBits
+	cols := make([]string, words)
+	for w := range cols {
+		cols[w] = fmt.Sprintf("w%d", w)
+	}
+	// One branch per group: the group itself marks base, each relevant
+	// group sets its bit.
+	branch := func(base int, bit int) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "SELECT user_id, %d AS base", base)
+		for w := range words {
+			v := int64(0)
+			if bit >= 0 && bit/maskBits == w {
+				v = int64(1) << (bit % maskBits)
+			}
+			fmt.Fprintf(&b, ", %d AS w%d", v, w)
 		}
-		join, args = "LEFT JOIN group_members o ON o.user_id = gm.user_id AND o.group_id IN ?", append(args, relevant)
+		b.WriteString(" FROM group_members WHERE group_id = ?")
+		return b.String()
 	}
-	inner := `SELECT gm.user_id, ` + agg + ` AS combo
-		FROM group_members gm
-		JOIN users u ON u.id = gm.user_id AND u.active
-		` + join + `
-		WHERE gm.group_id = ?
-		GROUP BY gm.user_id`
-	args = append(args, p.group.ID)
-	var rows []comboRow
-	var err error
-	if first {
-		err = tx.Raw(inner+" ORDER BY gm.user_id LIMIT 200", args...).Scan(&rows).Error
-	} else {
-		err = tx.Raw("SELECT c.combo, count(*) AS n FROM ("+inner+") c GROUP BY c.combo", args...).Scan(&rows).Error
+	branches := []string{branch(1, -1)}
+	args := []any{p.group.ID}
+	for i, id := range relevant {
+		branches = append(branches, branch(0, i))
+		args = append(args, id)
 	}
+	perUser, perCombo := "", ""
+	for _, c := range cols {
+		perUser += ", sum(" + c + ") AS " + c
+		perCombo += c + ", "
+	}
+	q := "SELECT " + perCombo + "count(*) AS n FROM (SELECT user_id" + perUser +
+		" FROM (" + strings.Join(branches, " UNION ALL ") + ") s GROUP BY user_id HAVING max(base) = 1) t"
+	if words > 0 {
+		q += " GROUP BY " + strings.Join(cols, ", ")
+	}
+	rows, err := tx.Raw(q, args...).Rows()
 	if err != nil {
 		return nil, err
 	}
-	// SQLite's group_concat has no order: normalise.
-	for i := range rows {
-		if strings.Contains(rows[i].Combo, ",") {
-			parts := strings.Split(rows[i].Combo, ",")
-			sort.Strings(parts)
-			rows[i].Combo = strings.Join(parts, ",")
+	defer rows.Close()
+	counts := map[string]int64{}
+	mask := make([]int64, words)
+	dest := make([]any, words+1)
+	for w := range mask {
+		dest[w] = &mask[w]
+	}
+	var n int64
+	dest[words] = &n
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		counts[comboKey(relevant, mask)] += n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	inactive, err := p.memberCombos(tx, relevant, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range inactive {
+		if counts[k]--; counts[k] == 0 {
+			delete(counts, k)
 		}
 	}
-	return rows, nil
+	return counts, nil
+}
+
+// comboKey names the relevant groups whose bits are set in mask.
+func comboKey(relevant []string, mask []int64) string {
+	var in []string
+	for i, id := range relevant {
+		if mask[i/maskBits]&(int64(1)<<(i%maskBits)) != 0 {
+			in = append(in, id)
+		}
+	}
+	return strings.Join(in, ",")
+}
+
+// memberCombos returns the combination of each of the given members of
+// the group (user id -> key); with no ids, of its deactivated members.
+func (p *preview) memberCombos(tx *gorm.DB, relevant, ids []string) (map[string]string, error) {
+	var members []string
+	q := tx.Table("users u").Joins("JOIN group_members gm ON gm.user_id = u.id AND gm.group_id = ?", p.group.ID)
+	if ids == nil {
+		q = q.Where("u.org_id = ? AND NOT u.active", p.group.OrgID)
+	} else {
+		q = q.Where("u.id IN ?", ids)
+	}
+	if err := q.Pluck("u.id", &members).Error; err != nil {
+		return nil, err
+	}
+	combos := make(map[string]string, len(members))
+	in := map[string][]string{}
+	for c := range slices.Chunk(members, chunk) {
+		for _, id := range c {
+			combos[id] = ""
+		}
+		if len(relevant) == 0 {
+			continue
+		}
+		var pairs []struct{ UserID, GroupID string }
+		if err := tx.Table("group_members").Select("user_id, group_id").
+			Where("user_id IN ? AND group_id IN ?", c, relevant).Scan(&pairs).Error; err != nil {
+			return nil, err
+		}
+		for _, r := range pairs {
+			in[r.UserID] = append(in[r.UserID], r.GroupID)
+		}
+	}
+	for id, groups := range in {
+		sort.Strings(groups)
+		combos[id] = strings.Join(groups, ",")
+	}
+	return combos, nil
+}
+
+// sample names the first affected members by id among the group's first
+// active members (read in key order, so the cost does not grow with the
+// group).
+func (p *preview) sample(tx *gorm.DB, relevant []string) error {
+	var first []string
+	err := tx.Table("group_members gm").Joins("JOIN users u ON u.id = gm.user_id AND u.active").
+		Where("gm.group_id = ?", p.group.ID).Order("gm.user_id").Limit(200).Pluck("gm.user_id", &first).Error
+	if err != nil || len(first) == 0 {
+		return err
+	}
+	combos, err := p.memberCombos(tx, relevant, first)
+	if err != nil {
+		return err
+	}
+	for _, id := range first {
+		for _, c := range p.changes[combos[id]] {
+			if len(p.out.Sample) == maxSample {
+				return nil
+			}
+			c.UserID = id
+			p.out.Sample = append(p.out.Sample, c)
+		}
+	}
+	return nil
 }
 
 // apply counts n active members who are, besides this group, members of
