@@ -7,6 +7,7 @@ import (
 
 	"github.com/scimflow/scimflow/internal/access"
 	"github.com/scimflow/scimflow/internal/scimflow"
+	"github.com/scimflow/scimflow/internal/store"
 	"github.com/scimflow/scimflow/internal/testenv"
 )
 
@@ -116,4 +117,17 @@ func TestPreviewMatchesApplySQLite(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	db := testenv.SQLiteDB(t)
 	runPreviewMatchesApply(t, newWorld(t, db, rng, 40, 6, 6), rng, 25)
+}
+
+// TestPreviewManyOtherGroups: with more other groups on the changed entry
+// points than one mask column holds (62), the combinations span several.
+func TestPreviewManyOtherGroups(t *testing.T) {
+	t.Parallel()
+	for name, open := range map[string]func(testing.TB) *store.DB{"postgres": testenv.DB, "sqlite": testenv.SQLiteDB} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			rng := rand.New(rand.NewPCG(11, 12))
+			runPreviewMatchesApply(t, newWorld(t, open(t), rng, 30, 150, 2), rng, 3)
+		})
+	}
 }
