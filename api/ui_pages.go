@@ -113,6 +113,15 @@ type uiGroupData struct {
 	Events     *uiEventList
 }
 
+// entryPointNames maps the page's entry point ids to their names.
+func (d *uiGroupData) entryPointNames() map[string]string {
+	names := make(map[string]string, len(d.Rows))
+	for _, r := range d.Rows {
+		names[r.ID] = r.Name
+	}
+	return names
+}
+
 // uiRecalcView is a recalculation as the progress panel shows it.
 type uiRecalcView struct {
 	ID, Status, Error string
@@ -292,10 +301,7 @@ func (s *Server) confirmProblems(c *gin.Context, posted map[string]string, probl
 	if err != nil {
 		return err
 	}
-	names := map[string]string{}
-	for _, r := range d.Rows {
-		names[r.ID] = r.Name
-	}
+	names := d.entryPointNames()
 	var ns []string
 	for _, id := range problems {
 		ns = append(ns, names[id])
@@ -314,10 +320,7 @@ func (s *Server) confirm(c *gin.Context, posted map[string]string, restoring *sc
 	if err != nil {
 		return err
 	}
-	names := map[string]string{}
-	for _, r := range d.Rows {
-		names[r.ID] = r.Name
-	}
+	names := d.entryPointNames()
 	p := uiPreviewData{Group: d.Group, Members: d.Group.MemberCount, Restoring: restoring}
 	if restoring != nil {
 		for _, m := range restoring.EntryPoints {
