@@ -183,7 +183,7 @@ func (s *Server) Handler() http.Handler {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(s.requestID, s.accessLog)
+	r.Use(s.requestID, s.accessLog, traceRoute)
 
 	s.opsRoutes(r)
 

@@ -42,6 +42,9 @@ type config struct {
 	// TemporalUIURL is the Temporal web UI the admin UI links
 	// recalculations to; dev fills in its embedded UI.
 	TemporalUIURL string
+	// Tracing is the OpenTelemetry exporter (SCIMFLOW_TRACING): off, otlp
+	// or stdout.
+	Tracing string
 
 	envErrs []error // environment values that do not parse
 }
@@ -114,6 +117,7 @@ func loadConfig(env *environment) config {
 	c.NotifyTimeout = c.envDuration(env, "SCIMFLOW_NOTIFY_TIMEOUT", engine.DefaultNotifyTimeout)
 	c.SyncStaleAfter = c.envDuration(env, "SCIMFLOW_SYNC_STALE_AFTER", 24*time.Hour)
 	c.TemporalUIURL = env.getenv("SCIMFLOW_TEMPORAL_UI_URL")
+	c.Tracing = env.getenv("SCIMFLOW_TRACING")
 	c.AuditRetention = defaultAuditRetention
 	if v := env.getenv("SCIMFLOW_AUDIT_RETENTION"); v == "0" {
 		c.AuditRetention = 0 // keep for ever

@@ -27,6 +27,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 const usage = `usage: scimflow <command> [flags]
@@ -66,6 +68,9 @@ type environment struct {
 	getenv         func(string) string
 	// ready, when set, is told the API's address once it listens.
 	ready func(addr string)
+	// spanExporter, when set, receives the spans (tracing on, whatever
+	// SCIMFLOW_TRACING says).
+	spanExporter sdktrace.SpanExporter
 }
 
 func exitCode(err error) int {

@@ -46,10 +46,19 @@ func runJSON(t *testing.T, vars map[string]string, args ...string) map[string]an
 // and returns the base URL it listens on.
 func startServer(t testing.TB, vars map[string]string, args ...string) (string, *syncBuffer, func()) {
 	t.Helper()
+	return startServerWith(t, vars, nil, args...)
+}
+
+// startServerWith is startServer with a last say on the environment.
+func startServerWith(t testing.TB, vars map[string]string, adjust func(*environment), args ...string) (string, *syncBuffer, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	var out syncBuffer
 	env := &environment{stdout: &out, stderr: io.Discard, getenv: func(k string) string { return vars[k] }, ready: func(a string) { ready <- a }}
+	if adjust != nil {
+		adjust(env)
+	}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, args, env) }()
 	var addr string

@@ -51,8 +51,13 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 	}
 	defer db.Close()
 
+	tr, err := startTracing(ctx, cfg, env, name)
+	if err != nil {
+		return err
+	}
+	defer flushTracing(tr, logger)
 	reg := metrics.New()
-	conn, err := connectTemporal(ctx, cfg, dev, logger, reg)
+	conn, err := connectTemporal(ctx, cfg, dev, logger, reg, tr)
 	if err != nil {
 		return err
 	}
@@ -107,7 +112,7 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 	if env.ready != nil {
 		env.ready(ln.Addr().String())
 	}
-	err = serveHTTP(ctx, ln, srv.Handler(), logger)
+	err = serveHTTP(ctx, ln, tr.handler(srv.Handler()), logger)
 	// The last seconds of SCIM traffic counts are still in memory.
 	flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

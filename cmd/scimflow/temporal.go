@@ -46,13 +46,19 @@ func (t *temporalConn) Close() {
 // unset, starts an embedded server in the data dir. Outside dev the client
 // is lazy: serve starts even while Temporal is down, and the sweeper hands
 // over what was committed meanwhile.
-// The SDK's own metrics go to reg when it is not nil.
-func connectTemporal(ctx context.Context, cfg config, dev bool, logger *slog.Logger, reg *metrics.Metrics) (*temporalConn, error) {
+// The SDK's own metrics go to reg when it is not nil; tr traces
+// workflows and activities under the span that started them.
+func connectTemporal(ctx context.Context, cfg config, dev bool, logger *slog.Logger, reg *metrics.Metrics, tr *tracing) (*temporalConn, error) {
 	opts := client.Options{
 		HostPort:  cfg.TemporalAddress,
 		Namespace: cfg.TemporalNamespace,
 		Logger:    sdklog.NewStructuredLogger(slog.New(logger.Handler().WithGroup("temporal"))),
 	}
+	interceptors, err := tr.interceptors()
+	if err != nil {
+		return nil, err
+	}
+	opts.Interceptors = interceptors
 	if reg != nil {
 		opts.MetricsHandler = reg.TemporalHandler()
 	}

@@ -28,8 +28,13 @@ func runWorker(ctx context.Context, args []string, env *environment) error {
 		return err
 	}
 	defer db.Close()
+	tr, err := startTracing(ctx, cfg, env, "worker")
+	if err != nil {
+		return err
+	}
+	defer flushTracing(tr, logger)
 	reg := metrics.New()
-	conn, err := connectTemporal(ctx, cfg, false, logger, reg)
+	conn, err := connectTemporal(ctx, cfg, false, logger, reg, tr)
 	if err != nil {
 		return err
 	}
@@ -81,7 +86,7 @@ func runReconcile(ctx context.Context, args []string, env *environment) error {
 	if _, err := db.FindOrg(ctx, *org); err != nil {
 		return err
 	}
-	conn, err := connectTemporal(ctx, cfg, false, logger, nil)
+	conn, err := connectTemporal(ctx, cfg, false, logger, nil, nil)
 	if err != nil {
 		return err
 	}
