@@ -78,7 +78,8 @@ func TestTracingFromRequestToActivities(t *testing.T) {
 			kinds["http"] = true
 		case strings.HasPrefix(s.Name, "StartWorkflow:") || strings.HasPrefix(s.Name, "SignalWithStartWorkflow:"):
 			kinds["start"] = true
-		case strings.HasPrefix(s.Name, "RunWorkflow:"):
+		case strings.HasPrefix(s.Name, "RunWorkflow:") || strings.HasPrefix(s.Name, "HandleSignal:"):
+			// A new workflow runs; one already running handles the signal.
 			kinds["workflow"] = true
 		case strings.HasPrefix(s.Name, "RunActivity:"):
 			kinds["activity"] = true
