@@ -100,9 +100,14 @@ func noDiscoveryFilter(c *gin.Context) error {
 	return nil
 }
 
+// documentationPath is the page ServiceProviderConfig's documentationUri
+// names: the console's guide to connecting any SCIM 2.0 client, readable
+// without signing in.
+const documentationPath = "/admin/docs/generic"
+
 func (s *Server) serviceProviderConfig(c *gin.Context) {
 	base := s.baseURL(c)
-	s.writeSCIM(c, http.StatusOK, scim.ServiceProviderConfig(base+"/scim/v2", base+"/docs"))
+	s.writeSCIM(c, http.StatusOK, scim.ServiceProviderConfig(base+"/scim/v2", base+documentationPath))
 }
 
 func (s *Server) resourceTypes(c *gin.Context) {
