@@ -51,7 +51,7 @@ func runWorkerProcess() int {
 		return 1
 	}
 	// A dead worker's workflow tasks move on after a second, not five.
-	w := worker.New(c, &activities.Activities{DB: db}, sdkworker.Options{StickyScheduleToStartTimeout: time.Second})
+	w := worker.New(c, "", &activities.Activities{DB: db}, sdkworker.Options{StickyScheduleToStartTimeout: time.Second})
 	if err := w.Run(sdkworker.InterruptCh()); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -14,10 +14,14 @@ import (
 	"github.com/scimflow/scimflow/workflows"
 )
 
-// New returns a worker for scimflow's task queue with every workflow and
-// activity registered under the names package workflows uses.
-func New(c client.Client, a *activities.Activities, opts sdkworker.Options) sdkworker.Worker {
-	w := sdkworker.New(c, workflows.TaskQueue, opts)
+// New returns a worker polling taskQueue ("": workflows.DefaultTaskQueue)
+// with every workflow and activity registered under the names package
+// workflows uses.
+func New(c client.Client, taskQueue string, a *activities.Activities, opts sdkworker.Options) sdkworker.Worker {
+	if taskQueue == "" {
+		taskQueue = workflows.DefaultTaskQueue
+	}
+	w := sdkworker.New(c, taskQueue, opts)
 	Register(w, a)
 	return w
 }

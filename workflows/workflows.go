@@ -11,8 +11,12 @@ import (
 	"go.temporal.io/sdk/temporal"
 )
 
-// TaskQueue is the task queue of every scimflow workflow and activity.
-const TaskQueue = "scimflow-recalc"
+// DefaultTaskQueue is the task queue of scimflow's workflows and
+// activities unless TEMPORAL_TASK_QUEUE names another. Workflows never
+// name a queue: their activities and child workflows inherit the queue
+// they were started on, so deployments that share a namespace on
+// different queues never take each other's tasks.
+const DefaultTaskQueue = "scimflow-recalc"
 
 // Signal and query names.
 const (

@@ -24,6 +24,7 @@ type config struct {
 
 	TemporalAddress   string
 	TemporalNamespace string
+	TemporalTaskQueue string        // queue of every workflow, activity and schedule
 	BatchSize         int           // users per recalculation activity
 	Lanes             int           // batches of one group pass in flight at once
 	ReconcileEvery    time.Duration // interval of the reconciliation schedule
@@ -108,6 +109,7 @@ func loadConfig(env *environment) config {
 
 		TemporalAddress:   env.getenv("TEMPORAL_ADDRESS"),
 		TemporalNamespace: env.getenv("TEMPORAL_NAMESPACE"),
+		TemporalTaskQueue: env.getenv("TEMPORAL_TASK_QUEUE"),
 		BatchSize:         workflows.DefaultBatchSize,
 		ReconcileEvery:    24 * time.Hour,
 	}
@@ -126,6 +128,9 @@ func loadConfig(env *environment) config {
 	}
 	if c.TemporalNamespace == "" {
 		c.TemporalNamespace = "default"
+	}
+	if c.TemporalTaskQueue == "" {
+		c.TemporalTaskQueue = workflows.DefaultTaskQueue
 	}
 	if c.HTTPAddr == "" {
 		c.HTTPAddr = ":8080"
@@ -158,6 +163,7 @@ func (c *config) databaseFlags(fs *flag.FlagSet) {
 func (c *config) temporalFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TemporalAddress, "temporal-address", c.TemporalAddress, "Temporal frontend host:port (env TEMPORAL_ADDRESS); dev: empty starts an embedded server")
 	fs.StringVar(&c.TemporalNamespace, "temporal-namespace", c.TemporalNamespace, "Temporal namespace (env TEMPORAL_NAMESPACE)")
+	fs.StringVar(&c.TemporalTaskQueue, "temporal-task-queue", c.TemporalTaskQueue, "task queue of scimflow's workflows, activities and schedules (env TEMPORAL_TASK_QUEUE); deployments sharing a namespace need one each")
 	fs.IntVar(&c.BatchSize, "batch-size", c.BatchSize, "users recalculated per activity")
 	fs.IntVar(&c.Lanes, "lanes", c.Lanes, "batches of one group's recalculation in flight at once (env SCIMFLOW_LANES)")
 	fs.DurationVar(&c.ReconcileEvery, "reconcile-every", c.ReconcileEvery, "interval of the scheduled reconciliation")

@@ -64,7 +64,7 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 	defer conn.Close()
 	// A committed write hands its queued work to Temporal from inside the
 	// store's write path; the API only reads live progress.
-	eng := &engine.Client{Temporal: conn.client, BatchSize: cfg.BatchSize, Lanes: cfg.Lanes, Logger: logger, NotifyTimeout: cfg.NotifyTimeout}
+	eng := &engine.Client{Temporal: conn.client, TaskQueue: cfg.TemporalTaskQueue, BatchSize: cfg.BatchSize, Lanes: cfg.Lanes, Logger: logger, NotifyTimeout: cfg.NotifyTimeout}
 	db.SetNotifier(eng)
 	if cfg.TemporalUIURL == "" && conn.dev != nil {
 		cfg.TemporalUIURL = conn.dev.UIURL

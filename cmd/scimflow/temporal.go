@@ -20,8 +20,9 @@ import (
 
 // temporalConn is a Temporal client and, in dev, the embedded server.
 type temporalConn struct {
-	client client.Client
-	dev    *devServer
+	client   client.Client
+	hostPort string // the frontend it talks to
+	dev      *devServer
 }
 
 // devServer is the embedded Temporal server of `dev` and its web UI.
@@ -74,7 +75,7 @@ func connectTemporal(ctx context.Context, cfg config, dev bool, logger *slog.Log
 			srv.Stop()
 			return nil, fmt.Errorf("connect to the embedded Temporal server: %w", err)
 		}
-		conn.client = c
+		conn.client, conn.hostPort = c, opts.HostPort
 		return conn, nil
 	}
 	if opts.HostPort == "" {
@@ -84,12 +85,12 @@ func connectTemporal(ctx context.Context, cfg config, dev bool, logger *slog.Log
 	if err != nil {
 		return nil, fmt.Errorf("client for Temporal at %s: %w", opts.HostPort, err)
 	}
-	conn.client = c
+	conn.client, conn.hostPort = c, opts.HostPort
 	return conn, nil
 }
 
-// runWorker registers the search attributes and the reconciliation
-// schedule, then runs a worker and the sweeper until ctx ends.
+// runWorkerLoop registers the search attributes, then runs a worker and
+// the sweeper until ctx ends; the schedules are set up beside them.
 func runWorkerLoop(ctx context.Context, conn *temporalConn, db *store.DB, cfg config, logger *slog.Logger, m *metrics.Metrics) error {
 	m.WatchBacklog(func(ctx context.Context) (metrics.Backlog, error) {
 		b, err := db.Backlog(ctx)
@@ -100,19 +101,54 @@ func runWorkerLoop(ctx context.Context, conn *temporalConn, db *store.DB, cfg co
 	if err := engine.EnsureSearchAttributes(setupCtx, conn.client, cfg.TemporalNamespace); err != nil {
 		logger.Warn("search attributes not registered; workflows will not start until they are", "error", err)
 	}
-	if err := engine.EnsureSchedule(setupCtx, conn.client, cfg.ReconcileEvery); err != nil {
-		logger.Warn("reconciliation schedule not created", "error", err)
-	}
-	if err := engine.EnsureAuditPruneSchedule(setupCtx, conn.client); err != nil {
-		logger.Warn("audit pruning schedule not created", "error", err)
-	}
-	eng := &engine.Client{Temporal: conn.client, BatchSize: cfg.BatchSize, Lanes: cfg.Lanes, Logger: logger}
-	w := worker.New(conn.client, &activities.Activities{DB: db, Logger: logger, Metrics: m, AuditRetention: cfg.AuditRetention}, sdkworker.Options{})
+	eng := &engine.Client{Temporal: conn.client, TaskQueue: cfg.TemporalTaskQueue, BatchSize: cfg.BatchSize, Lanes: cfg.Lanes, Logger: logger}
+	w := worker.New(conn.client, cfg.TemporalTaskQueue, &activities.Activities{DB: db, Logger: logger, Metrics: m, AuditRetention: cfg.AuditRetention}, sdkworker.Options{})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer w.Stop()
+	schedulesDone := make(chan struct{})
+	go func() {
+		defer close(schedulesDone)
+		ensureSchedules(ctx, eng, cfg, logger)
+	}()
+	defer func() { <-schedulesDone }()
 	sweeper := &worker.Sweeper{DB: db, Engine: eng, Logger: logger}
 	sweeper.Run(ctx)
 	return nil
+}
+
+// ensureSchedules creates or updates the reconciliation and audit pruning
+// schedules, retrying until they are set up or ctx ends. It does not hold
+// up the worker: updating an existing schedule first describes it, which
+// queries the scheduler workflow, and a server that has just started
+// answers that only once its internal worker runs (on `dev` restarts,
+// after the SDK's 10 s call timeout, at least once).
+func ensureSchedules(ctx context.Context, eng *engine.Client, cfg config, logger *slog.Logger) {
+	start, backoff := time.Now(), time.Second
+	for {
+		attempt, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := eng.EnsureSchedule(attempt, cfg.ReconcileEvery)
+		if err == nil {
+			err = eng.EnsureAuditPruneSchedule(attempt)
+		}
+		cancel()
+		if err == nil {
+			logger.Debug("schedules set up", "reconcile", eng.ReconcileScheduleID(), "audit", eng.AuditScheduleID())
+			return
+		}
+		// A server that is still starting is normal for a minute or so;
+		// past that, an operator should hear about it.
+		level := slog.LevelDebug
+		if time.Since(start) > time.Minute {
+			level = slog.LevelWarn
+		}
+		logger.Log(ctx, level, "schedules not set up yet; retrying", "error", err, "retry_in", backoff.String())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Minute)
+	}
 }

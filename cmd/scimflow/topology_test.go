@@ -420,7 +420,7 @@ func registerNamespace(t *testing.T, c client.Client, frontend, namespace string
 func waitForPollers(t *testing.T, c client.Client, workers []*process) {
 	t.Helper()
 	poll(t, "workers polling", 60*time.Second, func() (bool, error) {
-		res, err := c.DescribeTaskQueue(context.Background(), workflows.TaskQueue, enumspb.TASK_QUEUE_TYPE_ACTIVITY)
+		res, err := c.DescribeTaskQueue(context.Background(), workflows.DefaultTaskQueue, enumspb.TASK_QUEUE_TYPE_ACTIVITY)
 		if err != nil {
 			return false, err
 		}

@@ -39,13 +39,13 @@ func runWorker(ctx context.Context, args []string, env *environment) error {
 		return err
 	}
 	defer conn.Close()
-	eng := &engine.Client{Temporal: conn.client}
+	eng := &engine.Client{Temporal: conn.client, TaskQueue: cfg.TemporalTaskQueue}
 	ops := &api.Server{Ready: readyChecks(db, eng), Metrics: reg, Logger: logger}
 	ln, err := net.Listen("tcp", cfg.OpsAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.OpsAddr, err)
 	}
-	fmt.Fprintf(env.stdout, "scimflow worker: task queue %q on %s\n", "scimflow-recalc", cfg.TemporalAddress)
+	fmt.Fprintf(env.stdout, "scimflow worker: task queue %q on %s\n", cfg.TemporalTaskQueue, cfg.TemporalAddress)
 	fmt.Fprintf(env.stdout, "  ops: http://%s/readyz, /metrics\n", displayAddr(ln.Addr()))
 	opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
 	opsDone := make(chan error, 1)

@@ -27,7 +27,10 @@ import (
 // wires it into the store's write path), the API's live progress, and the
 // sweeper's and reconcile command's calls.
 type Client struct {
-	Temporal  client.Client
+	Temporal client.Client
+	// TaskQueue is where every workflow this client starts runs, and
+	// what its schedules start on; "": workflows.DefaultTaskQueue.
+	TaskQueue string
 	BatchSize int // users per activity; 0: workflows.DefaultBatchSize
 	// HeartbeatTimeout of group batches; 0: workflows.DefaultHeartbeatTimeout.
 	HeartbeatTimeout time.Duration
@@ -52,6 +55,13 @@ const (
 	DefaultNotifyTimeout = 2 * time.Second
 	DefaultNotifyBackoff = 10 * time.Second
 )
+
+func (e *Client) taskQueue() string {
+	if e.TaskQueue == "" {
+		return workflows.DefaultTaskQueue
+	}
+	return e.TaskQueue
+}
 
 func (e *Client) logger() *slog.Logger {
 	if e.Logger == nil {
@@ -107,7 +117,7 @@ func (e *Client) RecalculateGroup(ctx context.Context, rec *scimflow.Recalculati
 	}
 	opts := client.StartWorkflowOptions{
 		ID:                    workflows.GroupWorkflowID(rec.OrgID, rec.GroupID),
-		TaskQueue:             workflows.TaskQueue,
+		TaskQueue:             e.taskQueue(),
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		Memo:                  memo,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
@@ -125,7 +135,7 @@ func (e *Client) RecalculateGroup(ctx context.Context, rec *scimflow.Recalculati
 func (e *Client) MembersChanged(ctx context.Context, orgID string) error {
 	opts := client.StartWorkflowOptions{
 		ID:                    workflows.MembersWorkflowID(orgID),
-		TaskQueue:             workflows.TaskQueue,
+		TaskQueue:             e.taskQueue(),
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		Memo:                  map[string]any{"org": orgID},
 		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.OrgIDAttribute.ValueSet(orgID)),
@@ -186,7 +196,7 @@ func (e *Client) Reconcile(ctx context.Context, orgID string) (workflows.Reconci
 	var res workflows.ReconcileOrgResult
 	run, err := e.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       workflows.ReconcileWorkflowID(orgID),
-		TaskQueue:                workflows.TaskQueue,
+		TaskQueue:                e.taskQueue(),
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		Memo:                     map[string]any{"org": orgID},
 		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.OrgIDAttribute.ValueSet(orgID)),
@@ -215,28 +225,45 @@ func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 	return nil
 }
 
-// ScheduleID is the Temporal Schedule of the daily reconciliation.
+// ScheduleID is the Temporal Schedule of the daily reconciliation on
+// the default task queue.
 const ScheduleID = "scimflow-reconcile-daily"
+
+// ReconcileScheduleID is the daily reconciliation schedule of this
+// client's task queue. Schedules live in the namespace, so a deployment
+// on another queue has its own (and its own started workflow IDs).
+func (e *Client) ReconcileScheduleID() string { return e.perQueue(ScheduleID) }
+
+// perQueue makes id unique to the task queue; the default queue keeps
+// the bare id, which earlier versions created.
+func (e *Client) perQueue(id string) string {
+	if q := e.taskQueue(); q != workflows.DefaultTaskQueue {
+		return id + "/" + q
+	}
+	return id
+}
 
 // EnsureSchedule creates the daily reconciliation schedule when it does
 // not exist yet.
-func EnsureSchedule(ctx context.Context, c client.Client, every time.Duration) error {
-	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
-		ID:   ScheduleID,
-		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}},
-		Action: &client.ScheduleWorkflowAction{
-			ID:        "reconcile-all",
-			Workflow:  workflows.ReconcileAllName,
-			TaskQueue: workflows.TaskQueue,
-		},
+func (e *Client) EnsureSchedule(ctx context.Context, every time.Duration) error {
+	action := &client.ScheduleWorkflowAction{
+		ID:        e.perQueue("reconcile-all"),
+		Workflow:  workflows.ReconcileAllName,
+		TaskQueue: e.taskQueue(),
+	}
+	_, err := e.Temporal.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID:      e.ReconcileScheduleID(),
+		Spec:    client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}},
+		Action:  action,
 		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
 	})
 	var exists *serviceerror.AlreadyExists
 	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) || errors.As(err, &exists) {
-		// It exists: make its interval the configured one.
-		err = c.ScheduleClient().GetHandle(ctx, ScheduleID).Update(ctx, client.ScheduleUpdateOptions{
+		// It exists: make its interval and action the configured ones.
+		err = e.Temporal.ScheduleClient().GetHandle(ctx, e.ReconcileScheduleID()).Update(ctx, client.ScheduleUpdateOptions{
 			DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
 				in.Description.Schedule.Spec = &client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}}
+				in.Description.Schedule.Action = action
 				return &client.ScheduleUpdate{Schedule: &in.Description.Schedule}, nil
 			},
 		})
@@ -254,19 +281,23 @@ func (e *Client) Ping(ctx context.Context) error {
 }
 
 // AuditPruneScheduleID is the Temporal Schedule that prunes the audit
-// trail to its retention.
+// trail to its retention, on the default task queue.
 const AuditPruneScheduleID = "scimflow-audit-prune-daily"
+
+// AuditScheduleID is the audit pruning schedule of this client's task
+// queue.
+func (e *Client) AuditScheduleID() string { return e.perQueue(AuditPruneScheduleID) }
 
 // EnsureAuditPruneSchedule creates the daily audit pruning schedule when
 // it does not exist yet.
-func EnsureAuditPruneSchedule(ctx context.Context, c client.Client) error {
-	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
-		ID:   AuditPruneScheduleID,
+func (e *Client) EnsureAuditPruneSchedule(ctx context.Context) error {
+	_, err := e.Temporal.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID:   e.AuditScheduleID(),
 		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: 24 * time.Hour}}},
 		Action: &client.ScheduleWorkflowAction{
-			ID:        "prune-audit",
+			ID:        e.perQueue("prune-audit"),
 			Workflow:  workflows.PruneAuditName,
-			TaskQueue: workflows.TaskQueue,
+			TaskQueue: e.taskQueue(),
 		},
 		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
 	})

@@ -87,7 +87,7 @@ func (e *Env) UseEngine(c client.Client, batchSize int) *engine.Client {
 // NewWorker starts a worker on c for e's database; it stops with the test.
 func (e *Env) NewWorker(c client.Client) sdkworker.Worker {
 	e.T.Helper()
-	w := worker.New(c, &activities.Activities{DB: e.DB}, sdkworker.Options{})
+	w := worker.New(c, "", &activities.Activities{DB: e.DB}, sdkworker.Options{})
 	if err := w.Start(); err != nil {
 		e.T.Fatalf("start worker: %v", err)
 	}
