@@ -21,6 +21,10 @@ type ReconcileOrgResult struct {
 	Fixed int64 // rows inserted, changed or deleted; 0 when nothing drifted
 }
 
+// versionReconcileUnknownOrgFails marks histories in which ReconcileOrg
+// fails, rather than succeeds, on an org its activity does not find.
+const versionReconcileUnknownOrgFails = "reconcile-unknown-org-fails"
+
 // ReconcileOrg pages through every user of an org and recomputes their
 // effective roles from scratch, repairing any drift. Fixed should be 0:
 // anything else means an earlier recalculation was lost or wrong, and the
@@ -42,7 +46,11 @@ func ReconcileOrg(ctx workflow.Context, in ReconcileOrgInput) (ReconcileOrgResul
 		var r ReconcileResult
 		err := workflow.ExecuteActivity(actx, ActivityReconcileBatch, ReconcileInput{OrgID: in.OrgID, After: cursor, Limit: batch}).Get(ctx, &r)
 		if err != nil {
-			if isNotFound(err) {
+			// An org that is not (or no longer) in the worker's database
+			// used to end the run as a success with nothing checked, which
+			// hid a worker attached to another database. ReconcileAll
+			// skips orgs deleted meanwhile on its side.
+			if isNotFound(err) && workflow.GetVersion(ctx, versionReconcileUnknownOrgFails, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 				return res, nil
 			}
 			return res, err
@@ -72,6 +80,9 @@ func ReconcileAll(ctx workflow.Context) (ReconcileOrgResult, error) {
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: ReconcileWorkflowID(org) + "/" + workflow.GetInfo(ctx).WorkflowExecution.RunID})
 		var r ReconcileOrgResult
 		if err := workflow.ExecuteChildWorkflow(cctx, ReconcileOrg, ReconcileOrgInput{OrgID: org}).Get(ctx, &r); err != nil {
+			if isNotFound(err) {
+				continue // deleted since ListOrgs
+			}
 			workflow.GetLogger(ctx).Error("reconciliation failed", "org", org, "error", err)
 			continue
 		}

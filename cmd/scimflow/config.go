@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/scimflow/scimflow/api"
@@ -186,9 +189,32 @@ func (c config) databaseURL() string {
 	return "sqlite:" + abs
 }
 
-// openStore opens the database and, when migrate is set, brings its schema
-// up to date.
+// openStore opens an existing database and, when migrate is set, brings
+// its schema up to date. It never creates a SQLite file: a command run
+// from another folder would otherwise answer from a new, empty database.
 func openStore(ctx context.Context, c config, migrate bool) (*store.DB, error) {
+	if path, ok := strings.CutPrefix(c.databaseURL(), "sqlite:"); ok {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, errNoDatabase(c, path)
+		}
+	}
+	return createStore(ctx, c, migrate)
+}
+
+// errNoDatabase says where the SQLite database was looked for and how to
+// get one.
+func errNoDatabase(c config, path string) error {
+	if c.DatabaseURL != "" {
+		return fmt.Errorf("no database at %s (DATABASE_URL): create it with \"scimflow migrate\", or fix DATABASE_URL", path)
+	}
+	return fmt.Errorf("no database: DATABASE_URL is not set and %s does not exist; "+
+		"run \"scimflow dev\" or \"scimflow migrate\" to create it, point --data-dir (env SCIMFLOW_DATA_DIR) at the directory that holds it, "+
+		"or set DATABASE_URL", path)
+}
+
+// createStore is openStore for dev and migrate, which create the SQLite
+// file when it does not exist yet.
+func createStore(ctx context.Context, c config, migrate bool) (*store.DB, error) {
 	db, err := store.Open(ctx, c.databaseURL())
 	if err != nil {
 		return nil, err

@@ -11,7 +11,7 @@ func runMigrate(ctx context.Context, args []string, env *environment) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	db, err := openStore(ctx, cfg, false)
+	db, err := createStore(ctx, cfg, false)
 	if err != nil {
 		return err
 	}

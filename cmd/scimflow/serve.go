@@ -45,7 +45,11 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 
 	// serve expects `scimflow migrate` to have run (a deploy step); dev
 	// migrates itself so that one command starts everything.
-	db, err := openStore(ctx, cfg, dev)
+	open := openStore
+	if dev {
+		open = createStore
+	}
+	db, err := open(ctx, cfg, dev)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/scimflow/scimflow/api"
 	"github.com/scimflow/scimflow/internal/engine"
@@ -64,12 +65,15 @@ func runWorker(ctx context.Context, args []string, env *environment) error {
 }
 
 // runReconcile recomputes an org's effective roles from scratch through
-// the engine and prints how many rows it had to repair.
+// the engine and prints how many rows it had to repair. It fails, rather
+// than report nothing to repair, when the org is unknown, Temporal does
+// not answer, or no worker polls the task queue within --wait.
 func runReconcile(ctx context.Context, args []string, env *environment) error {
 	cfg := loadConfig(env)
 	fs := cfg.flagSet("reconcile", env)
 	cfg.temporalFlags(fs)
 	org := fs.String("org", "", "org id (required)")
+	wait := fs.Duration("wait", 30*time.Second, "how long to wait for Temporal to answer and for a worker to poll the task queue")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -84,16 +88,26 @@ func runReconcile(ctx context.Context, args []string, env *environment) error {
 	}
 	defer db.Close()
 	if _, err := db.FindOrg(ctx, *org); err != nil {
-		return err
+		return fmt.Errorf("reconcile: %w", err)
 	}
 	conn, err := connectTemporal(ctx, cfg, false, logger, nil, nil)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	res, err := (&engine.Client{Temporal: conn.client, BatchSize: cfg.BatchSize}).Reconcile(ctx, *org)
+	eng := &engine.Client{Temporal: conn.client, TaskQueue: cfg.TemporalTaskQueue, BatchSize: cfg.BatchSize}
+	where := fmt.Sprintf("Temporal at %s, namespace %q", conn.hostPort, cfg.TemporalNamespace)
+	waitCtx, cancel := context.WithTimeout(ctx, *wait)
+	defer cancel()
+	if err := eng.Ping(waitCtx); err != nil {
+		return fmt.Errorf("reconcile: %s does not answer: %w", where, err)
+	}
+	if err := eng.WaitForWorker(waitCtx); err != nil {
+		return fmt.Errorf("reconcile: no worker on %s within %s: start \"scimflow worker\" with the same TEMPORAL_TASK_QUEUE (%w)", where, *wait, err)
+	}
+	res, err := eng.Reconcile(ctx, *org)
 	if err != nil {
-		return fmt.Errorf("reconcile (is a worker running on %s?): %w", cfg.TemporalAddress, err)
+		return fmt.Errorf("reconcile: %w", err)
 	}
 	if *asJSON {
 		return json.NewEncoder(env.stdout).Encode(map[string]any{"org": *org, "users": res.Users, "fixed": res.Fixed})

@@ -205,7 +205,40 @@ func (e *Client) Reconcile(ctx context.Context, orgID string) (workflows.Reconci
 		return res, err
 	}
 	err = run.Get(ctx, &res)
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && app.Type() == workflows.ErrNotFound {
+		// The command found the org in its database, the worker did not
+		// in its own: they are not the same deployment.
+		return res, fmt.Errorf("the worker on task queue %q does not know org %s (%s): it uses another database than this command",
+			e.taskQueue(), orgID, app.Message())
+	}
 	return res, err
+}
+
+// livePoller is how recently a worker must have polled to count as
+// running: a live worker's long poll returns within a minute and starts
+// the next one, while the server remembers pollers for five minutes.
+const livePoller = 2 * time.Minute
+
+// WaitForWorker waits until a worker polls the client's task queue for
+// workflow tasks, and fails when none does before ctx ends.
+func (e *Client) WaitForWorker(ctx context.Context) error {
+	for {
+		res, err := e.Temporal.DescribeTaskQueue(ctx, e.taskQueue(), enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+		if err != nil {
+			return fmt.Errorf("describe task queue %q: %w", e.taskQueue(), err)
+		}
+		for _, p := range res.GetPollers() {
+			if time.Since(p.GetLastAccessTime().AsTime()) < livePoller {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no worker polls task queue %q: %w", e.taskQueue(), ctx.Err())
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 // EnsureSearchAttributes registers scimflow's custom search attributes on
