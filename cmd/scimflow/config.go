@@ -49,6 +49,9 @@ type config struct {
 	// Tracing is the OpenTelemetry exporter (SCIMFLOW_TRACING): off, otlp
 	// or stdout.
 	Tracing string
+	// TemporalPort and TemporalUIPort are the ports of dev's embedded
+	// Temporal frontend and web UI.
+	TemporalPort, TemporalUIPort devPort
 
 	envErrs []error // environment values that do not parse
 }
@@ -123,6 +126,8 @@ func loadConfig(env *environment) config {
 	c.SyncStaleAfter = c.envDuration(env, "SCIMFLOW_SYNC_STALE_AFTER", 24*time.Hour)
 	c.TemporalUIURL = env.getenv("SCIMFLOW_TEMPORAL_UI_URL")
 	c.Tracing = env.getenv("SCIMFLOW_TRACING")
+	c.TemporalPort = c.envPort(env, "SCIMFLOW_TEMPORAL_PORT", 7233)
+	c.TemporalUIPort = c.envPort(env, "SCIMFLOW_TEMPORAL_UI_PORT", 8233)
 	c.AuditRetention = defaultAuditRetention
 	if v := env.getenv("SCIMFLOW_AUDIT_RETENTION"); v == "0" {
 		c.AuditRetention = 0 // keep for ever

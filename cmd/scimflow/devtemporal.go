@@ -3,6 +3,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"path/filepath"
 
@@ -21,10 +22,12 @@ const embeddedTemporal = true
 // data dir, with scimflow's namespace and search attributes.
 func startDevTemporal(cfg config, logger *slog.Logger) (*devServer, error) {
 	srv, err := devtemporal.Start(devtemporal.Config{
-		DataDir:      filepath.Join(cfg.DataDir, "temporal"),
-		Namespace:    cfg.TemporalNamespace,
-		FrontendPort: 7233,
-		UIPort:       8233,
+		DataDir:         filepath.Join(cfg.DataDir, "temporal"),
+		Namespace:       cfg.TemporalNamespace,
+		FrontendPort:    cfg.TemporalPort.port,
+		PinFrontendPort: cfg.TemporalPort.pinned,
+		UIPort:          cfg.TemporalUIPort.port,
+		PinUIPort:       cfg.TemporalUIPort.pinned,
 		SearchAttributes: map[string]enumspb.IndexedValueType{
 			workflows.OrgIDAttribute.GetName():   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 			workflows.GroupIDAttribute.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
@@ -32,7 +35,7 @@ func startDevTemporal(cfg config, logger *slog.Logger) (*devServer, error) {
 		Logger: logger,
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("embedded Temporal: %w", err)
 	}
 	return &devServer{FrontendAddr: srv.FrontendAddr, UIURL: srv.UIURL, Stop: srv.Stop}, nil
 }

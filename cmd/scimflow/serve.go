@@ -35,6 +35,10 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 	fs.DurationVar(&cfg.SyncStaleAfter, "sync-stale-after", cfg.SyncStaleAfter, "warn in the admin UI when no SCIM request arrived for this long (env SCIMFLOW_SYNC_STALE_AFTER)")
 	fs.StringVar(&cfg.TemporalUIURL, "temporal-ui-url", cfg.TemporalUIURL, "Temporal web UI that recalculations link to (env SCIMFLOW_TEMPORAL_UI_URL); dev: its embedded UI")
 	cfg.temporalFlags(fs)
+	if dev {
+		fs.Var(&cfg.TemporalPort, "temporal-port", "port of the embedded Temporal frontend (env SCIMFLOW_TEMPORAL_PORT); unset: a free port when it is taken, set: taken is an error")
+		fs.Var(&cfg.TemporalUIPort, "temporal-ui-port", "port of the embedded Temporal web UI (env SCIMFLOW_TEMPORAL_UI_PORT); unset: a free port when it is taken, set: taken is an error")
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

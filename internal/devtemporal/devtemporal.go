@@ -36,9 +36,12 @@ type Config struct {
 	Host      string // listen host; default 127.0.0.1
 	// FrontendPort and UIPort are tried first (Temporal's usual 7233 and
 	// 8233, so that CLI commands find a running dev server); a free port
-	// is picked when they are taken. 0 always picks a free port.
-	FrontendPort int
-	UIPort       int
+	// is picked when they are taken, unless they are pinned, when Start
+	// fails instead. 0 always picks a free port.
+	FrontendPort    int
+	UIPort          int
+	PinFrontendPort bool
+	PinUIPort       bool
 	// SearchAttributes are registered on the namespace when it is created.
 	SearchAttributes map[string]enumspb.IndexedValueType
 	Logger           *slog.Logger
@@ -71,6 +74,34 @@ func portFree(host string, port int) bool {
 	return true
 }
 
+// choosePort returns the port for the listener named what: want when it
+// is free; else an error when want is pinned, or fallback (any free port
+// when 0). The choice is logged at INFO, with the taken port it replaces.
+func choosePort(cfg Config, what string, want int, pinned bool, fallback int) (int, error) {
+	port := want
+	if want == 0 || !portFree(cfg.Host, want) {
+		if want != 0 && pinned {
+			return 0, fmt.Errorf("the Temporal %s port %d on %s is in use (by another `scimflow dev` or Temporal server?); "+
+				"it was set explicitly, so no other port is tried", what, want, cfg.Host)
+		}
+		port = fallback
+		if port == 0 {
+			var err error
+			if port, err = freePort(cfg.Host); err != nil {
+				return 0, fmt.Errorf("find a free port: %w", err)
+			}
+		}
+	}
+	if cfg.Logger != nil {
+		attrs := []any{"addr", net.JoinHostPort(cfg.Host, strconv.Itoa(port))}
+		if want != 0 && port != want {
+			attrs = append(attrs, "in_use", want)
+		}
+		cfg.Logger.Info("embedded Temporal "+what, attrs...)
+	}
+	return port, nil
+}
+
 // Start starts the server and its UI.
 func Start(cfg Config) (*Server, error) {
 	if cfg.Namespace == "" {
@@ -90,9 +121,15 @@ func Start(cfg Config) (*Server, error) {
 		}
 		ports[i] = p
 	}
-	frontend := ports[0]
-	if cfg.FrontendPort != 0 && portFree(cfg.Host, cfg.FrontendPort) {
-		frontend = cfg.FrontendPort
+	frontend, err := choosePort(cfg, "frontend", cfg.FrontendPort, cfg.PinFrontendPort, ports[0])
+	if err != nil {
+		return nil, err
+	}
+	// The UI's port is chosen before the server starts, so that a pinned
+	// port that is taken fails fast.
+	uiPort, err := choosePort(cfg, "web UI", cfg.UIPort, cfg.PinUIPort, 0)
+	if err != nil {
+		return nil, err
 	}
 	dbPath := filepath.Join(cfg.DataDir, "temporal.db")
 	sqlCfg := &config.SQL{
@@ -170,13 +207,6 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s := &Server{server: srv, FrontendAddr: net.JoinHostPort(cfg.Host, strconv.Itoa(frontend))}
 
-	uiPort := cfg.UIPort
-	if uiPort == 0 || !portFree(cfg.Host, uiPort) {
-		if uiPort, err = freePort(cfg.Host); err != nil {
-			srv.Stop()
-			return nil, err
-		}
-	}
 	s.ui = uiserver.NewServer(uioptions.WithConfigProvider(&uiconfig.Config{
 		TemporalGRPCAddress: s.FrontendAddr,
 		Host:                cfg.Host,
