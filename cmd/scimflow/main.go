@@ -3,7 +3,7 @@
 //	scimflow dev        API + admin endpoints + worker + embedded Temporal (with its UI) in one process
 //	scimflow serve      API + admin endpoints
 //	scimflow worker     Temporal worker
-//	scimflow reconcile --org ID [--json]
+//	scimflow reconcile --org ID [--wait 30s] [--json]
 //	scimflow migrate    apply migrations and exit
 //	scimflow org create --name NAME [--plan free|business|enterprise] [--scim-groups] --json
 //	scimflow org update --org ID [--plan P] [--scim-groups=true|false] [--name N] --json
@@ -14,8 +14,8 @@
 //
 // Configuration comes from the environment (DATABASE_URL, SCIMFLOW_HTTP_ADDR,
 // SCIMFLOW_DATA_DIR, SCIMFLOW_PUBLIC_URL, TEMPORAL_ADDRESS,
-// TEMPORAL_NAMESPACE); flags override it. This package is the only place
-// where dependencies are built and wired together.
+// TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE, ...); flags override it. This
+// package is the only place where dependencies are built and wired together.
 package main
 
 import (
