@@ -56,12 +56,29 @@ func keepAlive(ctx context.Context) func() {
 	if hb := activity.GetInfo(ctx).HeartbeatTimeout; hb > 0 {
 		every = min(every, hb/3)
 	}
-	done := make(chan struct{})
+	return heartbeatEvery(ctx, every, func() { activity.RecordHeartbeat(ctx) })
+}
+
+// heartbeatEvery calls beat now and then every interval until the
+// returned stop function is called or ctx ends. Stop waits for the
+// goroutine to exit: a heartbeat sent after the activity returned fails
+// against its finished task (the SDK logs "RecordActivityHeartbeat with
+// error ... context canceled").
+func heartbeatEvery(ctx context.Context, every time.Duration, beat func()) (stop func()) {
+	done, exited := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(exited)
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
-			activity.RecordHeartbeat(ctx)
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			default:
+			}
+			beat()
 			select {
 			case <-done:
 				return
@@ -71,7 +88,10 @@ func keepAlive(ctx context.Context) func() {
 			}
 		}
 	}()
-	return func() { close(done) }
+	return func() {
+		close(done)
+		<-exited
+	}
 }
 
 // classify turns a permanent store error into a non-retryable one.
