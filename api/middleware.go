@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
@@ -13,20 +14,54 @@ import (
 
 const requestIDKey = "requestID"
 
-// requestID tags every request with an ID, echoed in X-Request-Id and
-// logged with every error, so a client report can be matched to a log line.
+// maxRequestIDLen bounds an incoming X-Request-Id: a longer one is
+// replaced, not truncated, so a log line never carries a client's blob.
+const maxRequestIDLen = 128
+
+// requestIDContextKey keys the request ID in a request's context.
+type requestIDContextKey struct{}
+
+// RequestID returns the ID of the HTTP request ctx belongs to, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDContextKey{}).(string)
+	return id
+}
+
+// requestID tags every request with an ID, echoed in X-Request-Id, put in
+// the request's context and logged with its access line and errors, so a
+// client report can be matched to a log line. A proxy's or client's own
+// X-Request-Id is kept when it is a sane token.
 func (s *Server) requestID(c *gin.Context) {
 	id := c.GetHeader("X-Request-Id")
-	if id == "" || len(id) > 64 {
+	if !saneRequestID(id) {
 		b := make([]byte, 8)
 		rand.Read(b)
 		id = hex.EncodeToString(b)
 	}
 	c.Set(requestIDKey, id)
+	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), requestIDContextKey{}, id))
 	c.Header("X-Request-Id", id)
 	c.Next()
 }
 
+// saneRequestID accepts 1 to maxRequestIDLen printable ASCII characters
+// without spaces: nothing that could split or forge a log line.
+func saneRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// accessLog counts every request and logs one INFO line for it: method,
+// path, route, status, duration and request ID — never a header or a
+// body, so no bearer token or personal data reaches the log. A 5xx has a
+// second line, "request failed" at ERROR, with the error (logError).
 func (s *Server) accessLog(c *gin.Context) {
 	start := time.Now()
 	c.Next()
@@ -41,10 +76,7 @@ func (s *Server) accessLog(c *gin.Context) {
 		}
 	}
 	level := slog.LevelInfo
-	switch {
-	case status >= 500:
-		level = slog.LevelError
-	case c.GetString(surfaceKey) == surfaceOps.name && status < 400:
+	if c.GetString(surfaceKey) == surfaceOps.name && status < 400 {
 		// Probes and scrapes arrive every few seconds; at INFO they
 		// would drown the requests that matter.
 		level = slog.LevelDebug
