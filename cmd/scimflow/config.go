@@ -52,6 +52,8 @@ type config struct {
 	// TemporalPort and TemporalUIPort are the ports of dev's embedded
 	// Temporal frontend and web UI.
 	TemporalPort, TemporalUIPort devPort
+	// runtimeConfig is how commands log and stop (log.go).
+	runtimeConfig
 
 	envErrs []error // environment values that do not parse
 }
@@ -149,6 +151,7 @@ func loadConfig(env *environment) config {
 	if c.DataDir == "" {
 		c.DataDir = ".scimflow"
 	}
+	c.loadRuntime(env)
 	return c
 }
 

@@ -92,6 +92,12 @@ func run(ctx context.Context, args []string, env *environment) error {
 		return usageError{"no command given"}
 	}
 	cmd, rest := args[0], args[1:]
+	// Every command reads the same environment: a value that does not
+	// parse (SCIMFLOW_LOG_LEVEL=verbose) stops any of them at start.
+	envCfg := loadConfig(env)
+	if err := envCfg.check(); err != nil && cmd != "help" && cmd != "-h" && cmd != "--help" {
+		return err
+	}
 	switch cmd {
 	case "dev":
 		if !embeddedTemporal {

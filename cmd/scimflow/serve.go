@@ -45,7 +45,7 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 	if err := cfg.check(); err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger := newLogger(env.stderr, cfg)
 
 	// serve expects `scimflow migrate` to have run (a deploy step); dev
 	// migrates itself so that one command starts everything.
@@ -120,7 +120,7 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 	if env.ready != nil {
 		env.ready(ln.Addr().String())
 	}
-	err = serveHTTP(ctx, ln, tr.handler(srv.Handler()), logger)
+	err = serveHTTP(ctx, ln, tr.handler(srv.Handler()), logger, cfg.ShutdownTimeout)
 	// The last seconds of SCIM traffic counts are still in memory.
 	flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -130,8 +130,10 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 	return err
 }
 
-// serveHTTP serves until ctx ends, then drains in-flight requests.
-func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+// serveHTTP serves until ctx ends, then stops accepting connections and
+// drains in-flight requests for up to drain; requests still running then
+// are cut off and reported as an error.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger, drain time.Duration) error {
 	// A client has 30 s to send a request (bodies are at most 4 MiB) and
 	// 5 minutes to read the answer (a group of a million members streams
 	// in well under that): a slow client cannot hold a connection forever.
@@ -144,11 +146,14 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slo
 		return err
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	logger.Info("shutting down: draining in-flight requests", "timeout", drain)
+	// Requests run on the server's base context, not on ctx: the signal
+	// that ends ctx does not cancel them.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
 	if err := hs.Shutdown(shutdownCtx); err != nil {
-		return err
+		hs.Close()
+		return fmt.Errorf("requests still running after %s: %w", drain, err)
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err

@@ -53,7 +53,7 @@ func connectTemporal(ctx context.Context, cfg config, dev bool, logger *slog.Log
 	opts := client.Options{
 		HostPort:  cfg.TemporalAddress,
 		Namespace: cfg.TemporalNamespace,
-		Logger:    sdklog.NewStructuredLogger(slog.New(logger.Handler().WithGroup("temporal"))),
+		Logger:    temporalLogger(logger),
 	}
 	interceptors, err := tr.interceptors()
 	if err != nil {
@@ -89,6 +89,12 @@ func connectTemporal(ctx context.Context, cfg config, dev bool, logger *slog.Log
 	return conn, nil
 }
 
+// temporalLogger is the Temporal SDK's logger: the command's own handler
+// (format and level), its attributes grouped under "temporal".
+func temporalLogger(logger *slog.Logger) sdklog.Logger {
+	return sdklog.NewStructuredLogger(slog.New(logger.Handler().WithGroup("temporal")))
+}
+
 // runWorkerLoop registers the search attributes, then runs a worker and
 // the sweeper until ctx ends; the schedules are set up beside them.
 func runWorkerLoop(ctx context.Context, conn *temporalConn, db *store.DB, cfg config, logger *slog.Logger, m *metrics.Metrics) error {
@@ -102,11 +108,15 @@ func runWorkerLoop(ctx context.Context, conn *temporalConn, db *store.DB, cfg co
 		logger.Warn("search attributes not registered; workflows will not start until they are", "error", err)
 	}
 	eng := &engine.Client{Temporal: conn.client, TaskQueue: cfg.TemporalTaskQueue, BatchSize: cfg.BatchSize, Lanes: cfg.Lanes, Logger: logger}
-	w := worker.New(conn.client, cfg.TemporalTaskQueue, &activities.Activities{DB: db, Logger: logger, Metrics: m, AuditRetention: cfg.AuditRetention}, sdkworker.Options{})
+	// On stop the worker stops polling at once and gives running batches
+	// WorkerStopTimeout to finish before their context is cancelled; the
+	// caller closes the Temporal client only after Stop returned, so a
+	// finishing batch can still report its result.
+	w := worker.New(conn.client, cfg.TemporalTaskQueue, &activities.Activities{DB: db, Logger: logger, Metrics: m, AuditRetention: cfg.AuditRetention},
+		sdkworker.Options{WorkerStopTimeout: cfg.WorkerStopTimeout})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
-	defer w.Stop()
 	schedulesDone := make(chan struct{})
 	go func() {
 		defer close(schedulesDone)
@@ -115,6 +125,8 @@ func runWorkerLoop(ctx context.Context, conn *temporalConn, db *store.DB, cfg co
 	defer func() { <-schedulesDone }()
 	sweeper := &worker.Sweeper{DB: db, Engine: eng, Logger: logger}
 	sweeper.Run(ctx)
+	logger.Info("stopping worker: running activities may finish", "timeout", cfg.WorkerStopTimeout)
+	w.Stop()
 	return nil
 }
 

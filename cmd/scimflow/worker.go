@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net"
 	"time"
 
@@ -23,7 +22,7 @@ func runWorker(ctx context.Context, args []string, env *environment) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger := newLogger(env.stderr, cfg)
 	db, err := openStore(ctx, cfg, false)
 	if err != nil {
 		return err
@@ -50,7 +49,7 @@ func runWorker(ctx context.Context, args []string, env *environment) error {
 	fmt.Fprintf(env.stdout, "  ops: http://%s/readyz, /metrics\n", displayAddr(ln.Addr()))
 	opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
 	opsDone := make(chan error, 1)
-	go func() { opsDone <- serveHTTP(opsCtx, ln, ops.OpsHandler(), logger) }()
+	go func() { opsDone <- serveHTTP(opsCtx, ln, ops.OpsHandler(), logger, cfg.ShutdownTimeout) }()
 	if env.ready != nil {
 		env.ready(ln.Addr().String())
 	}
@@ -81,7 +80,7 @@ func runReconcile(ctx context.Context, args []string, env *environment) error {
 	if *org == "" {
 		return usageError{"reconcile: --org is required"}
 	}
-	logger := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := newLogger(env.stderr, cfg)
 	db, err := openStore(ctx, cfg, false)
 	if err != nil {
 		return err
