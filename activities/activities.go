@@ -108,15 +108,16 @@ func classify(err error) error {
 // StartGroupPass marks the group's recalculations as running and counts
 // its members, as of the cutoff it returns.
 func (a *Activities) StartGroupPass(ctx context.Context, in workflows.StartGroupPassInput) (workflows.StartGroupPassResult, error) {
-	total, cutoff, err := a.DB.StartGroupPass(ctx, in.OrgID, in.GroupID, in.Version, in.WorkflowID)
+	pass, err := a.DB.StartGroupPass(ctx, in.OrgID, in.GroupID, in.Version, in.WorkflowID)
 	if err != nil {
 		return workflows.StartGroupPassResult{}, classify(err)
 	}
 	if a.Metrics != nil {
 		a.Metrics.RecalculationStarted()
 	}
-	a.logger().InfoContext(ctx, "recalculation started", "org", in.OrgID, "group", in.GroupID, "version", in.Version, "members", total)
-	return workflows.StartGroupPassResult{Total: total, Cutoff: cutoff}, nil
+	a.logger().InfoContext(ctx, "group recalculation started", "org", in.OrgID, "group", in.GroupID, "recalculations", pass.Recalculations,
+		"version", in.Version, "workflow", in.WorkflowID, "users", pass.Members)
+	return workflows.StartGroupPassResult{Total: pass.Members, Cutoff: pass.Cutoff}, nil
 }
 
 // RecalculateGroupBatch recalculates one keyset page of a lane of a
@@ -124,6 +125,7 @@ func (a *Activities) StartGroupPass(ctx context.Context, in workflows.StartGroup
 // mapping as it is in the database now. The page query itself reports a
 // deleted group.
 func (a *Activities) RecalculateGroupBatch(ctx context.Context, in workflows.GroupBatchInput) (workflows.GroupBatchResult, error) {
+	a.warnRetry(ctx, "org", in.OrgID, "group", in.GroupID, "version", in.Version, "after", in.After)
 	ids, counted, err := a.DB.GroupMemberPage(ctx, in.OrgID, in.GroupID,
 		store.MemberPage{From: in.From, To: in.To, After: in.After, Limit: in.Limit, Cutoff: in.Cutoff})
 	if err != nil {
@@ -153,10 +155,22 @@ func (a *Activities) RecalculateGroupBatch(ctx context.Context, in workflows.Gro
 	return res, nil
 }
 
+// warnRetry logs a warning when this is not the first attempt of a batch:
+// the earlier one failed or its worker died, which an operator should see
+// even when the retry succeeds.
+func (a *Activities) warnRetry(ctx context.Context, attrs ...any) {
+	info := activity.GetInfo(ctx)
+	if info.Attempt <= 1 {
+		return
+	}
+	a.logger().WarnContext(ctx, "recalculation batch retried", append(attrs, "activity", info.ActivityType.Name, "attempt", info.Attempt,
+		"workflow", info.WorkflowExecution.ID)...)
+}
+
 // FinishGroupPass records the outcome of a pass and reports the group's
 // current mapping version.
 func (a *Activities) FinishGroupPass(ctx context.Context, in workflows.FinishGroupPassInput) (workflows.FinishGroupPassResult, error) {
-	v, ok, err := a.DB.FinishGroupPass(ctx, in.OrgID, in.GroupID, in.Version, in.Processed, in.Changed, in.Error)
+	fin, err := a.DB.FinishGroupPass(ctx, in.OrgID, in.GroupID, in.Version, in.Processed, in.Changed, in.Error)
 	if err != nil {
 		return workflows.FinishGroupPassResult{}, err
 	}
@@ -167,22 +181,34 @@ func (a *Activities) FinishGroupPass(ctx context.Context, in workflows.FinishGro
 	if a.Metrics != nil {
 		a.Metrics.RecalculationFinished(in.Error != "", took)
 	}
-	attrs := []any{"org", in.OrgID, "group", in.GroupID, "version", in.Version, "processed", in.Processed,
-		"changed", in.Changed, "duration", took.Round(time.Millisecond)}
+	attrs := []any{"org", in.OrgID, "group", in.GroupID, "recalculations", fin.Recalculations, "version", in.Version,
+		"workflow", activity.GetInfo(ctx).WorkflowExecution.ID, "users", in.Processed, "changed", in.Changed, "duration", took.Round(time.Millisecond)}
 	if in.Error != "" {
-		a.logger().WarnContext(ctx, "recalculation failed", append(attrs, "error", in.Error)...)
+		a.logger().WarnContext(ctx, "group recalculation failed", append(attrs, "error", in.Error)...)
 	} else {
-		a.logger().InfoContext(ctx, "recalculation completed", attrs...)
+		a.logger().InfoContext(ctx, "group recalculation completed", attrs...)
 	}
-	return workflows.FinishGroupPassResult{LatestVersion: v, GroupExists: ok}, nil
+	return workflows.FinishGroupPassResult{LatestVersion: fin.LatestVersion, GroupExists: fin.GroupExists}, nil
 }
 
 // ProcessOutbox recalculates the users of the next outbox batch of an org.
+// Each batch that found work is one membership recalculation in the log:
+// the outbox has no passes, only batches.
 func (a *Activities) ProcessOutbox(ctx context.Context, in workflows.OutboxInput) (workflows.OutboxResult, error) {
-	defer keepAlive(ctx)()
+	a.warnRetry(ctx, "org", in.OrgID)
+	start := time.Now()
+	stop := keepAlive(ctx)
 	users, changed, more, err := a.DB.ProcessOutbox(ctx, in.OrgID, in.Limit)
-	if err == nil && a.Metrics != nil && users > 0 {
-		a.Metrics.Batch("members", changed)
+	stop()
+	attrs := []any{"org", in.OrgID, "workflow", activity.GetInfo(ctx).WorkflowExecution.ID, "duration", time.Since(start).Round(time.Millisecond)}
+	switch {
+	case err != nil:
+		a.logger().WarnContext(ctx, "membership recalculation failed", append(attrs, "error", err)...)
+	case users > 0:
+		a.logger().InfoContext(ctx, "membership recalculation completed", append(attrs, "users", users, "changed", changed, "more", more)...)
+		if a.Metrics != nil {
+			a.Metrics.Batch("members", changed)
+		}
 	}
 	return workflows.OutboxResult{Users: users, Changed: changed, More: more}, classify(err)
 }
@@ -191,6 +217,7 @@ func (a *Activities) ProcessOutbox(ctx context.Context, in workflows.OutboxInput
 // repair means an earlier recalculation was lost or wrong: it is logged as
 // a warning and counted.
 func (a *Activities) ReconcileBatch(ctx context.Context, in workflows.ReconcileInput) (workflows.ReconcileResult, error) {
+	a.warnRetry(ctx, "org", in.OrgID, "after", in.After)
 	defer keepAlive(ctx)()
 	next, users, fixed, done, err := a.DB.ReconcileUsers(ctx, in.OrgID, in.After, in.Limit)
 	if err != nil {

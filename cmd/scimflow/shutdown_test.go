@@ -150,32 +150,9 @@ func TestWorkerStopLetsRunningBatchFinish(t *testing.T) {
 	eps := testenv.SeedEntryPoints(t, db, orgID, 1)
 
 	// Every batch blocks on its first write until the test lets it go.
-	locker, err := sql.Open("pgx", vars["DATABASE_URL"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { locker.Close() })
-	lock, err := locker.BeginTx(context.Background(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Rollback()
-	if _, err := lock.Exec("LOCK TABLE effective_roles IN EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
+	locker, lock := lockEffectiveRoles(t, vars["DATABASE_URL"])
 
-	workerCtx, stopWorker := context.WithCancel(context.Background())
-	defer stopWorker()
-	var logs syncBuffer
-	ready := make(chan string, 1)
-	env := &environment{stdout: io.Discard, stderr: &logs, getenv: func(k string) string { return vars[k] }, ready: func(a string) { ready <- a }}
-	workerDone := make(chan error, 1)
-	go func() { workerDone <- run(workerCtx, []string{"worker"}, env) }()
-	select {
-	case <-ready:
-	case err := <-workerDone:
-		t.Fatalf("worker exited at start: %v", err)
-	}
+	logs, stopWorker, waitWorker := startWorker(t, vars)
 
 	body := fmt.Sprintf(`{"entryPoints":[{"id":%q,"role":"approver"}]}`, eps[0])
 	if status, res := do(t, "PUT", api+"/api/v1/scim/groups/"+groupID+"/entry-points", admin, body); status != http.StatusAccepted {
@@ -192,13 +169,8 @@ func TestWorkerStopLetsRunningBatchFinish(t *testing.T) {
 	if err := lock.Rollback(); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-workerDone:
-		if err != nil {
-			t.Fatalf("worker after SIGTERM: %v", err)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("worker did not stop within 60s")
+	if err := waitWorker(60 * time.Second); err != nil {
+		t.Fatalf("worker after SIGTERM: %v", err)
 	}
 
 	// The history says every batch that started completed, on its first
@@ -232,4 +204,60 @@ func TestWorkerStopLetsRunningBatchFinish(t *testing.T) {
 			t.Errorf("worker log holds %q:\n%s", bad, logs.String())
 		}
 	}
+}
+
+// startWorker runs `scimflow worker` in-process until the test ends or
+// stop is called, and returns its log; wait returns its result once it
+// has exited, and may be called any number of times.
+func startWorker(t *testing.T, vars map[string]string) (logs *syncBuffer, stop func(), wait func(timeout time.Duration) error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs = &syncBuffer{}
+	ready := make(chan string, 1)
+	env := &environment{stdout: io.Discard, stderr: logs, getenv: func(k string) string { return vars[k] }, ready: func(a string) { ready <- a }}
+	exited := make(chan struct{})
+	var err error
+	go func() {
+		defer close(exited)
+		err = run(ctx, []string{"worker"}, env)
+	}()
+	wait = func(timeout time.Duration) error {
+		select {
+		case <-exited:
+			return err
+		case <-time.After(timeout):
+			t.Fatalf("worker did not exit within %s", timeout)
+			return nil
+		}
+	}
+	t.Cleanup(func() {
+		cancel()
+		<-exited
+	})
+	select {
+	case <-ready:
+	case <-exited:
+		t.Fatalf("worker exited at start: %v", err)
+	}
+	return logs, cancel, wait
+}
+
+// lockEffectiveRoles holds a lock that blocks every write to the
+// effective roles (reads go on) until the returned transaction ends.
+func lockEffectiveRoles(t *testing.T, databaseURL string) (*sql.DB, *sql.Tx) {
+	t.Helper()
+	db, err := sql.Open("pgx", databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	tx, err := db.BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback() })
+	if _, err := tx.Exec("LOCK TABLE effective_roles IN EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	return db, tx
 }

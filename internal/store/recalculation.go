@@ -99,6 +99,15 @@ func (db *DB) LatestRecalculation(ctx context.Context, orgID, groupID string) (*
 // idempotent: a retried or duplicated activity repeats the same work and
 // reaches the same state.
 
+// GroupPass is a group pass as StartGroupPass began it.
+type GroupPass struct {
+	Members int64     // members added at or before Cutoff
+	Cutoff  time.Time // the store's clock when it counted
+	// Recalculations are the ids of the recalculations the pass serves,
+	// for the logs.
+	Recalculations []string
+}
+
 // StartGroupPass marks the group's unfinished recalculations up to version
 // as running and counts the members the pass is to process: those added
 // at or before the returned cutoff, the store's clock when it counted. A
@@ -112,32 +121,32 @@ func (db *DB) LatestRecalculation(ctx context.Context, orgID, groupID string) (*
 // the same millisecond, or a host whose clock is behind, can stamp a
 // later member at or before it; the workflow clamps its progress for
 // those.
-func (db *DB) StartGroupPass(ctx context.Context, orgID, groupID string, version int64, workflowID string) (int64, time.Time, error) {
-	var (
-		members int64
-		cutoff  time.Time
-	)
+func (db *DB) StartGroupPass(ctx context.Context, orgID, groupID string, version int64, workflowID string) (GroupPass, error) {
+	var p GroupPass
 	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if _, err := db.lockGroup(tx, orgID, groupID); err != nil {
 			return err
 		}
-		cutoff = db.now()
-		if err := tx.Model(&groupMemberRow{}).Where("group_id = ? AND created_at <= ?", groupID, cutoff).Count(&members).Error; err != nil {
+		p = GroupPass{Cutoff: db.now()}
+		if err := tx.Model(&groupMemberRow{}).Where("group_id = ? AND created_at <= ?", groupID, p.Cutoff).Count(&p.Members).Error; err != nil {
 			return err
 		}
-		return tx.Model(&recalcRow{}).
-			Where("org_id = ? AND group_id = ? AND status IN ? AND mapping_version <= ?", orgID, groupID, []string{scimflow.RecalcPending, scimflow.RecalcRunning}, version).
-			Updates(map[string]any{"status": scimflow.RecalcRunning, "workflow_id": workflowID, "total": members, "processed": 0,
-				"started_at": gorm.Expr("COALESCE(started_at, ?)", cutoff)}).Error
+		mine := tx.Model(&recalcRow{}).Where("org_id = ? AND group_id = ? AND status IN ? AND mapping_version <= ?", orgID, groupID,
+			[]string{scimflow.RecalcPending, scimflow.RecalcRunning}, version)
+		if err := mine.Session(&gorm.Session{}).Order("id").Pluck("id", &p.Recalculations).Error; err != nil {
+			return err
+		}
+		return mine.Updates(map[string]any{"status": scimflow.RecalcRunning, "workflow_id": workflowID, "total": p.Members, "processed": 0,
+			"started_at": gorm.Expr("COALESCE(started_at, ?)", p.Cutoff)}).Error
 	})
 	if err != nil {
-		return 0, time.Time{}, internal("start group pass", err)
+		return GroupPass{}, internal("start group pass", err)
 	}
-	if members >= analyzeMinRows {
+	if p.Members >= analyzeMinRows {
 		// A large pass is about to read these tables a thousand times.
 		db.refreshStatistics(ctx, "users", "group_members", "effective_roles")
 	}
-	return members, cutoff, nil
+	return p, nil
 }
 
 // MemberPage asks GroupMemberPage for one keyset page of a lane of a
@@ -266,17 +275,28 @@ func (db *DB) RecordGroupProgress(ctx context.Context, orgID, groupID string, pr
 	return internal("record progress", err)
 }
 
+// FinishedPass is what FinishGroupPass closed and found.
+type FinishedPass struct {
+	LatestVersion  int64    // the group's mapping version now
+	GroupExists    bool     // false: the group is gone
+	Recalculations []string // ids of the recalculations closed
+}
+
 // FinishGroupPass closes the group's unfinished recalculations up to
 // version: completed, or failed with errMsg, each with its audit event
-// (by the system). It returns the group's current mapping version (0 and
+// (by the system). It reports the group's current mapping version (0 and
 // false when the group is gone).
-func (db *DB) FinishGroupPass(ctx context.Context, orgID, groupID string, version, processed, changed int64, errMsg string) (int64, bool, error) {
+func (db *DB) FinishGroupPass(ctx context.Context, orgID, groupID string, version, processed, changed int64, errMsg string) (FinishedPass, error) {
 	status, event := scimflow.RecalcCompleted, scimflow.EventRecalculationCompleted
 	if errMsg != "" {
 		status, event = scimflow.RecalcFailed, scimflow.EventRecalculationFailed
 	}
-	var current []int64
+	var (
+		current []int64
+		ids     []string
+	)
 	err := db.write(ctx, "finish group pass", func(tx *gorm.DB, q *scimflow.Queued) error {
+		current, ids = nil, nil // a retried attempt starts afresh
 		now := db.now()
 		var closed []recalcRow
 		err := tx.Raw(`UPDATE recalculations SET status = ?, processed = ?, changed = ?, error = ?, finished_at = ?, started_at = COALESCE(started_at, ?)
@@ -296,6 +316,7 @@ func (db *DB) FinishGroupPass(ctx context.Context, orgID, groupID string, versio
 		}
 		target := scimflow.Target{Type: scimflow.TargetGroup, ID: groupID, Name: g.DisplayName}
 		for _, r := range closed {
+			ids = append(ids, r.ID)
 			d := map[string]any{"recalculationId": r.ID, "mappingVersion": r.MappingVersion, "total": r.Total,
 				"processed": processed, "changed": changed}
 			if r.StartedAt != nil {
@@ -309,12 +330,13 @@ func (db *DB) FinishGroupPass(ctx context.Context, orgID, groupID string, versio
 		return nil
 	})
 	if err != nil {
-		return 0, false, err
+		return FinishedPass{}, err
 	}
-	if len(current) == 0 {
-		return 0, false, nil
+	f := FinishedPass{Recalculations: ids}
+	if len(current) > 0 {
+		f.LatestVersion, f.GroupExists = current[0], true
 	}
-	return current[0], true, nil
+	return f, nil
 }
 
 // ListOrgIDs returns every org id.

@@ -151,12 +151,16 @@ func testGroupMemberPageLanes(t *testing.T, db *store.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	total, cutoff, err := db.StartGroupPass(ctx, org, g.ID, rec.MappingVersion, "wf")
+	pass, err := db.StartGroupPass(ctx, org, g.ID, rec.MappingVersion, "wf")
+	total, cutoff := pass.Members, pass.Cutoff
 	if err != nil {
 		t.Fatal(err)
 	}
 	if total != int64(len(before)) || cutoff.IsZero() {
 		t.Fatalf("StartGroupPass = %d members, cutoff %v; want %d and a cutoff", total, cutoff, len(before))
+	}
+	if len(pass.Recalculations) != 1 || pass.Recalculations[0] != rec.ID {
+		t.Errorf("StartGroupPass serves recalculations %v, want [%s]", pass.Recalculations, rec.ID)
 	}
 	// Members added once the store's clock has passed the cutoff.
 	for !time.Now().After(cutoff.Add(time.Millisecond)) {
@@ -203,8 +207,8 @@ func testGroupMemberPageLanes(t *testing.T, db *store.DB) {
 		t.Errorf("stored progress %d of %d after reports 10, 6, 31, 50; want %d of %d", r.Processed, r.Total, total, total)
 	}
 	// The next pass counts the late members too.
-	if total, _, err := db.StartGroupPass(ctx, org, g.ID, rec.MappingVersion, "wf"); err != nil || total != int64(len(ids)) {
-		t.Errorf("second StartGroupPass = %d, %v; want %d members", total, err, len(ids))
+	if pass, err := db.StartGroupPass(ctx, org, g.ID, rec.MappingVersion, "wf"); err != nil || pass.Members != int64(len(ids)) {
+		t.Errorf("second StartGroupPass = %d, %v; want %d members", pass.Members, err, len(ids))
 	}
 }
 
