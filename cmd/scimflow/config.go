@@ -161,6 +161,7 @@ func (c *config) flagSet(name string, env *environment) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
 	c.databaseFlags(fs)
+	c.logFlags(fs)
 	return fs
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -42,6 +43,18 @@ func (c *config) loadRuntime(env *environment) {
 	}
 	c.ShutdownTimeout = c.envDuration(env, "SCIMFLOW_SHUTDOWN_TIMEOUT", 30*time.Second)
 	c.WorkerStopTimeout = c.envDuration(env, "SCIMFLOW_WORKER_STOP_TIMEOUT", 30*time.Second)
+}
+
+// logFlags registers the logging flags every command shares.
+func (c *config) logFlags(fs *flag.FlagSet) {
+	fs.Func("log-format", "log format, text or json (env SCIMFLOW_LOG_FORMAT; default text)", func(v string) error {
+		if v = strings.ToLower(v); v != "text" && v != "json" {
+			return fmt.Errorf("want text or json")
+		}
+		c.LogFormat = v
+		return nil
+	})
+	fs.TextVar(&c.LogLevel, "log-level", c.LogLevel, "lowest level logged: debug, info, warn or error (env SCIMFLOW_LOG_LEVEL)")
 }
 
 // newLogger is the one logger of a command: its format and level come

@@ -34,6 +34,10 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 	fs.DurationVar(&cfg.NotifyTimeout, "notify-timeout", cfg.NotifyTimeout, "how long a write waits for Temporal after its commit (env SCIMFLOW_NOTIFY_TIMEOUT)")
 	fs.DurationVar(&cfg.SyncStaleAfter, "sync-stale-after", cfg.SyncStaleAfter, "warn in the admin UI when no SCIM request arrived for this long (env SCIMFLOW_SYNC_STALE_AFTER)")
 	fs.StringVar(&cfg.TemporalUIURL, "temporal-ui-url", cfg.TemporalUIURL, "Temporal web UI that recalculations link to (env SCIMFLOW_TEMPORAL_UI_URL); dev: its embedded UI")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "on SIGTERM, how long in-flight requests may finish (env SCIMFLOW_SHUTDOWN_TIMEOUT)")
+	if dev {
+		fs.DurationVar(&cfg.WorkerStopTimeout, "worker-stop-timeout", cfg.WorkerStopTimeout, "on SIGTERM, how long running batches may finish before they are cancelled (env SCIMFLOW_WORKER_STOP_TIMEOUT)")
+	}
 	cfg.temporalFlags(fs)
 	if dev {
 		fs.Var(&cfg.TemporalPort, "temporal-port", "port of the embedded Temporal frontend (env SCIMFLOW_TEMPORAL_PORT); unset: a free port when it is taken, set: taken is an error")

@@ -18,6 +18,7 @@ func runWorker(ctx context.Context, args []string, env *environment) error {
 	cfg := loadConfig(env)
 	fs := cfg.flagSet("worker", env)
 	fs.StringVar(&cfg.OpsAddr, "ops-addr", cfg.OpsAddr, "address of /healthz, /readyz and /metrics (env SCIMFLOW_OPS_ADDR)")
+	fs.DurationVar(&cfg.WorkerStopTimeout, "worker-stop-timeout", cfg.WorkerStopTimeout, "on SIGTERM, how long running batches may finish before they are cancelled (env SCIMFLOW_WORKER_STOP_TIMEOUT)")
 	cfg.temporalFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
