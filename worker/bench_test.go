@@ -343,7 +343,7 @@ func startWorker(b *testing.B, bin, dbURL, hostPort, ns string) int {
 	}
 	cmd := exec.Command(bin, "worker")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "TEMPORAL_ADDRESS="+hostPort, "TEMPORAL_NAMESPACE="+ns,
-		"SCIMFLOW_OPS_ADDR=127.0.0.1:0")
+		"SCIMFLOW_OPS_ADDR=127.0.0.1:0", "TEMPORAL_TASK_QUEUE="+workflows.DefaultTaskQueue)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
@@ -368,7 +368,7 @@ func waitPollers(b *testing.B, c client.Client) {
 	for time.Now().Before(deadline) {
 		ready := true
 		for _, t := range []enumspb.TaskQueueType{enumspb.TASK_QUEUE_TYPE_WORKFLOW, enumspb.TASK_QUEUE_TYPE_ACTIVITY} {
-			res, err := c.DescribeTaskQueue(context.Background(), workflows.TaskQueue, t)
+			res, err := c.DescribeTaskQueue(context.Background(), workflows.DefaultTaskQueue, t)
 			if err != nil || len(res.Pollers) == 0 {
 				ready = false
 			}
