@@ -173,13 +173,19 @@ func (c *config) databaseFlags(fs *flag.FlagSet) {
 
 // temporalFlags registers the Temporal flags.
 func (c *config) temporalFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.TemporalAddress, "temporal-address", c.TemporalAddress, "Temporal frontend host:port (env TEMPORAL_ADDRESS); dev: empty starts an embedded server")
-	fs.StringVar(&c.TemporalNamespace, "temporal-namespace", c.TemporalNamespace, "Temporal namespace (env TEMPORAL_NAMESPACE)")
+	c.temporalServerFlags(fs, "; dev: empty starts an embedded server")
 	fs.StringVar(&c.TemporalTaskQueue, "temporal-task-queue", c.TemporalTaskQueue, "task queue of scimflow's workflows, activities and schedules (env TEMPORAL_TASK_QUEUE); deployments sharing a namespace need one each")
 	fs.IntVar(&c.BatchSize, "batch-size", c.BatchSize, "users recalculated per activity")
 	fs.IntVar(&c.Lanes, "lanes", c.Lanes, "batches of one group's recalculation in flight at once (env SCIMFLOW_LANES)")
 	fs.DurationVar(&c.ReconcileEvery, "reconcile-every", c.ReconcileEvery, "interval of the scheduled reconciliation")
 	fs.DurationVar(&c.AuditRetention, "audit-retention", c.AuditRetention, "how long audit events are kept, pruned daily; 0 keeps them for ever (env SCIMFLOW_AUDIT_RETENTION)")
+}
+
+// temporalServerFlags registers the flags that name the Temporal cluster;
+// note ends the address flag's help.
+func (c *config) temporalServerFlags(fs *flag.FlagSet, note string) {
+	fs.StringVar(&c.TemporalAddress, "temporal-address", c.TemporalAddress, "Temporal frontend host:port (env TEMPORAL_ADDRESS)"+note)
+	fs.StringVar(&c.TemporalNamespace, "temporal-namespace", c.TemporalNamespace, "Temporal namespace (env TEMPORAL_NAMESPACE)")
 }
 
 // defaultAuditRetention keeps a year of audit events, the span most

@@ -26,14 +26,10 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/scimflow/scimflow/internal/access"
-	"github.com/scimflow/scimflow/internal/engine"
 	"github.com/scimflow/scimflow/internal/scimflow"
 	"github.com/scimflow/scimflow/internal/store"
 	"github.com/scimflow/scimflow/internal/testenv"
@@ -78,13 +74,11 @@ func TestTopology(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(tc.Close)
-	// A fresh cluster has no namespace. Until `scimflow migrate` creates it
-	// (and the search attributes), the test does, as an operator would.
-	registerNamespace(t, tc, frontend, namespace)
-
+	// A fresh cluster has no namespace: `scimflow migrate` creates it and
+	// scimflow's search attributes, as the compose stack runs it.
 	env := []string{"DATABASE_URL=" + databaseURL, "TEMPORAL_ADDRESS=" + frontend, "TEMPORAL_NAMESPACE=" + namespace}
 	out, err := runProcess(bins.scimflow, env, "migrate")
-	if err != nil || !strings.Contains(out, "applied") {
+	if err != nil || !strings.Contains(out, "applied") || !strings.Contains(out, "created, search attributes registered") {
 		t.Fatalf("scimflow migrate: %v\n%s", err, out)
 	}
 
@@ -391,27 +385,6 @@ func waitHealthy(t *testing.T, bin string, p *process, role, addr string) {
 			return false, fmt.Errorf("%v: %s", err, out)
 		}
 		return true, nil
-	})
-}
-
-// registerNamespace creates the namespace and scimflow's search
-// attributes on the fresh cluster.
-func registerNamespace(t *testing.T, c client.Client, frontend, namespace string) {
-	t.Helper()
-	nc, err := client.NewNamespaceClient(client.Options{HostPort: frontend})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	ctx := context.Background()
-	err = nc.Register(ctx, &workflowservice.RegisterNamespaceRequest{Namespace: namespace, WorkflowExecutionRetentionPeriod: durationpb.New(72 * time.Hour)})
-	var exists *serviceerror.NamespaceAlreadyExists
-	if err != nil && !errors.As(err, &exists) {
-		t.Fatalf("register namespace: %v", err)
-	}
-	poll(t, "search attributes registered", 30*time.Second, func() (bool, error) {
-		err := engine.EnsureSearchAttributes(ctx, c, namespace)
-		return err == nil, err
 	})
 }
 

@@ -16,8 +16,10 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/scimflow/scimflow/internal/scimflow"
 	"github.com/scimflow/scimflow/workflows"
@@ -339,4 +341,26 @@ func (e *Client) EnsureAuditPruneSchedule(ctx context.Context) error {
 		return fmt.Errorf("create audit pruning schedule: %w", err)
 	}
 	return nil
+}
+
+// EnsureNamespace registers namespace on the Temporal cluster that opts
+// dials when it does not exist yet, keeping closed workflows for
+// retention, and reports whether it did.
+func EnsureNamespace(ctx context.Context, opts client.Options, namespace string, retention time.Duration) (bool, error) {
+	nc, err := client.NewNamespaceClient(opts)
+	if err != nil {
+		return false, fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err)
+	}
+	defer nc.Close()
+	err = nc.Register(ctx, &workflowservice.RegisterNamespaceRequest{
+		Namespace: namespace, WorkflowExecutionRetentionPeriod: durationpb.New(retention),
+		Description: "scimflow's recalculation workflows"})
+	var exists *serviceerror.NamespaceAlreadyExists
+	switch {
+	case errors.As(err, &exists):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("register Temporal namespace %q: %w", namespace, err)
+	}
+	return true, nil
 }
