@@ -118,10 +118,10 @@ func loadConfig(env *environment) config {
 		TemporalAddress:   env.getenv("TEMPORAL_ADDRESS"),
 		TemporalNamespace: env.getenv("TEMPORAL_NAMESPACE"),
 		TemporalTaskQueue: env.getenv("TEMPORAL_TASK_QUEUE"),
-		BatchSize:         workflows.DefaultBatchSize,
-		ReconcileEvery:    24 * time.Hour,
 	}
 	c.Lanes = c.envInt(env, "SCIMFLOW_LANES", workflows.DefaultLanes)
+	c.BatchSize = c.envInt(env, "SCIMFLOW_BATCH_SIZE", workflows.DefaultBatchSize)
+	c.ReconcileEvery = c.envDuration(env, "SCIMFLOW_RECONCILE_EVERY", 24*time.Hour)
 	c.RateLimit = c.envFloat(env, "SCIMFLOW_RATE_LIMIT", api.DefaultRate)
 	c.RateBurst = c.envInt(env, "SCIMFLOW_RATE_BURST", api.DefaultBurst)
 	c.NotifyTimeout = c.envDuration(env, "SCIMFLOW_NOTIFY_TIMEOUT", engine.DefaultNotifyTimeout)
@@ -171,13 +171,28 @@ func (c *config) databaseFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the embedded SQLite database (env SCIMFLOW_DATA_DIR)")
 }
 
-// temporalFlags registers the Temporal flags.
-func (c *config) temporalFlags(fs *flag.FlagSet) {
-	c.temporalServerFlags(fs, "; dev: empty starts an embedded server")
+// temporalFlags registers the flags of the Temporal cluster and of the
+// recalculations a command starts (serve, worker, dev, reconcile); dev's
+// address may be empty.
+func (c *config) temporalFlags(fs *flag.FlagSet, dev bool) {
+	note := ""
+	if dev {
+		note = "; empty: start an embedded server"
+	}
+	c.temporalServerFlags(fs, note)
 	fs.StringVar(&c.TemporalTaskQueue, "temporal-task-queue", c.TemporalTaskQueue, "task queue of scimflow's workflows, activities and schedules (env TEMPORAL_TASK_QUEUE); deployments sharing a namespace need one each")
-	fs.IntVar(&c.BatchSize, "batch-size", c.BatchSize, "users recalculated per activity")
+	fs.IntVar(&c.BatchSize, "batch-size", c.BatchSize, "users recalculated per activity (env SCIMFLOW_BATCH_SIZE)")
+}
+
+// lanesFlag registers the lanes of a group pass (serve, worker, dev).
+func (c *config) lanesFlag(fs *flag.FlagSet) {
 	fs.IntVar(&c.Lanes, "lanes", c.Lanes, "batches of one group's recalculation in flight at once (env SCIMFLOW_LANES)")
-	fs.DurationVar(&c.ReconcileEvery, "reconcile-every", c.ReconcileEvery, "interval of the scheduled reconciliation")
+}
+
+// workerFlags registers what only a worker reads: its schedules (worker,
+// dev).
+func (c *config) workerFlags(fs *flag.FlagSet) {
+	fs.DurationVar(&c.ReconcileEvery, "reconcile-every", c.ReconcileEvery, "interval of the scheduled reconciliation (env SCIMFLOW_RECONCILE_EVERY)")
 	fs.DurationVar(&c.AuditRetention, "audit-retention", c.AuditRetention, "how long audit events are kept, pruned daily; 0 keeps them for ever (env SCIMFLOW_AUDIT_RETENTION)")
 }
 

@@ -38,7 +38,11 @@ func runServe(ctx context.Context, args []string, env *environment, dev bool) er
 	if dev {
 		fs.DurationVar(&cfg.WorkerStopTimeout, "worker-stop-timeout", cfg.WorkerStopTimeout, "on SIGTERM, how long running batches may finish before they are cancelled (env SCIMFLOW_WORKER_STOP_TIMEOUT)")
 	}
-	cfg.temporalFlags(fs)
+	cfg.temporalFlags(fs, dev)
+	cfg.lanesFlag(fs)
+	if dev {
+		cfg.workerFlags(fs) // dev runs the worker too
+	}
 	if dev {
 		fs.Var(&cfg.TemporalPort, "temporal-port", "port of the embedded Temporal frontend (env SCIMFLOW_TEMPORAL_PORT); unset: a free port when it is taken, set: taken is an error")
 		fs.Var(&cfg.TemporalUIPort, "temporal-ui-port", "port of the embedded Temporal web UI (env SCIMFLOW_TEMPORAL_UI_PORT); unset: a free port when it is taken, set: taken is an error")

@@ -19,7 +19,9 @@ func runWorker(ctx context.Context, args []string, env *environment) error {
 	fs := cfg.flagSet("worker", env)
 	fs.StringVar(&cfg.OpsAddr, "ops-addr", cfg.OpsAddr, "address of /healthz, /readyz and /metrics (env SCIMFLOW_OPS_ADDR)")
 	fs.DurationVar(&cfg.WorkerStopTimeout, "worker-stop-timeout", cfg.WorkerStopTimeout, "on SIGTERM, how long running batches may finish before they are cancelled (env SCIMFLOW_WORKER_STOP_TIMEOUT)")
-	cfg.temporalFlags(fs)
+	cfg.temporalFlags(fs, false)
+	cfg.lanesFlag(fs)
+	cfg.workerFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -71,7 +73,7 @@ func runWorker(ctx context.Context, args []string, env *environment) error {
 func runReconcile(ctx context.Context, args []string, env *environment) error {
 	cfg := loadConfig(env)
 	fs := cfg.flagSet("reconcile", env)
-	cfg.temporalFlags(fs)
+	cfg.temporalFlags(fs, false)
 	org := fs.String("org", "", "org id (required)")
 	wait := fs.Duration("wait", 30*time.Second, "how long to wait for Temporal to answer and for a worker to poll the task queue")
 	asJSON := fs.Bool("json", false, "print JSON")
