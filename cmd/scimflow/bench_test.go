@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -23,12 +21,7 @@ func BenchmarkMemberAccessDev(b *testing.B) {
 	dir := b.TempDir()
 	vars := map[string]string{"SCIMFLOW_DATA_DIR": dir, "SCIMFLOW_HTTP_ADDR": "127.0.0.1:0"}
 	base, _, _ := startServer(b, vars, "dev")
-	raw, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	var creds devCredentials
-	json.Unmarshal(raw, &creds)
+	creds := readDevCredentials(b, dir)
 	call := func(method, path, token, body string) map[string]any {
 		b.Helper()
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))

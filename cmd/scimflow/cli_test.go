@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -83,18 +82,6 @@ func withoutTemporal(vars map[string]string) map[string]string {
 	return out
 }
 
-// closedPort returns a local address nothing listens on.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // TestReconcileFailsLoudly: reconcile never reports "0 users, 0
 // repaired" for a reconciliation that did not happen.
 func TestReconcileFailsLoudly(t *testing.T) {
@@ -112,7 +99,7 @@ func TestReconcileFailsLoudly(t *testing.T) {
 
 	t.Run("Temporal unreachable", func(t *testing.T) {
 		t.Parallel()
-		addr := closedPort(t)
+		addr := closedAddr(t)
 		vars := sqliteDeployment(t, addr, "default")
 		org := runJSON(t, vars, "org", "create", "--name", "Acme", "--json")["id"].(string)
 		start := time.Now()

@@ -176,14 +176,7 @@ func TestDevWithSQLite(t *testing.T) {
 	if !strings.Contains(out.String(), "SCIM token:") || !strings.Contains(out.String(), "sqlite") {
 		t.Errorf("dev output lacks credentials or database: %s", out)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var creds devCredentials
-	if err := json.Unmarshal(b, &creds); err != nil {
-		t.Fatal(err)
-	}
+	creds := readDevCredentials(t, dir)
 	status, user := do(t, "POST", base+"/scim/v2/Users", creds.SCIMToken, `{"userName":"dev@example.com"}`)
 	if status != 201 {
 		t.Fatalf("POST /Users on dev: %d %v", status, user)
@@ -209,4 +202,18 @@ func TestUsageErrors(t *testing.T) {
 			t.Errorf("scimflow %v: error %v, want a usage error", args, err)
 		}
 	}
+}
+
+// readDevCredentials reads the credentials dev wrote to its data dir.
+func readDevCredentials(t testing.TB, dir string) devCredentials {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var creds devCredentials
+	if err := json.Unmarshal(raw, &creds); err != nil {
+		t.Fatal(err)
+	}
+	return creds
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,14 +21,7 @@ func TestTracingFromRequestToActivities(t *testing.T) {
 	exp := keptSpans{tracetest.NewInMemoryExporter()}
 	vars := map[string]string{"SCIMFLOW_DATA_DIR": dir, "SCIMFLOW_HTTP_ADDR": "127.0.0.1:0"}
 	base, _, stop := startServerWith(t, vars, func(env *environment) { env.spanExporter = exp }, "dev")
-	raw, err := os.ReadFile(filepath.Join(dir, "dev-credentials.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var creds devCredentials
-	if err := json.Unmarshal(raw, &creds); err != nil {
-		t.Fatal(err)
-	}
+	creds := readDevCredentials(t, dir)
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
 	call := func(method, path, token, body string, traced bool) map[string]any {
 		t.Helper()
