@@ -78,20 +78,7 @@ func (s *Server) entryPointsPage(c *gin.Context) (*uiEntryPointsData, error) {
 	if d.Rows, err = s.usageRows(c, eps); err != nil {
 		return nil, err
 	}
-	link := func(p int) string {
-		q := url.Values{}
-		if search != "" {
-			q.Set("q", search)
-		}
-		q.Set("page", strconv.Itoa(p))
-		return "/admin/entry-points?" + q.Encode()
-	}
-	if pageNo > 1 {
-		d.PrevURL = link(pageNo - 1)
-	}
-	if pageNo < d.Pages {
-		d.NextURL = link(pageNo + 1)
-	}
+	d.PrevURL, d.NextURL = pageLinks("/admin/entry-points", search, pageNo, d.Pages)
 	return d, nil
 }
 

@@ -67,20 +67,7 @@ func (s *Server) uiGroups(c *gin.Context) error {
 	}
 	d := uiGroupsData{Search: search, Groups: rows, Total: total, Page: pageNo, Pages: (total + uiPerPage - 1) / uiPerPage,
 		Guides: idpGuides, FirstIndex: (pageNo-1)*uiPerPage + 1}
-	link := func(p int) string {
-		q := url.Values{}
-		if search != "" {
-			q.Set("q", search)
-		}
-		q.Set("page", strconv.Itoa(p))
-		return "/admin/scim/groups?" + q.Encode()
-	}
-	if pageNo > 1 {
-		d.PrevURL = link(pageNo - 1)
-	}
-	if pageNo < d.Pages {
-		d.NextURL = link(pageNo + 1)
-	}
+	d.PrevURL, d.NextURL = pageLinks("/admin/scim/groups", search, pageNo, d.Pages)
 	s.render(c, http.StatusOK, "groups", &uiPage{Title: "SCIM groups", Nav: "groups", Body: d})
 	return nil
 }
@@ -573,4 +560,24 @@ func (s *Server) uiRevokeToken(c *gin.Context) error {
 // without NUL (Postgres refuses both with a server error).
 func plainText(v string) bool {
 	return utf8.ValidString(v) && !strings.ContainsRune(v, 0)
+}
+
+// pageLinks are the previous and next links of page of pages of a list
+// at path, keeping its search; "" where there is none.
+func pageLinks(path, search string, page, pages int) (prev, next string) {
+	link := func(p int) string {
+		q := url.Values{}
+		if search != "" {
+			q.Set("q", search)
+		}
+		q.Set("page", strconv.Itoa(p))
+		return path + "?" + q.Encode()
+	}
+	if page > 1 {
+		prev = link(page - 1)
+	}
+	if page < pages {
+		next = link(page + 1)
+	}
+	return prev, next
 }

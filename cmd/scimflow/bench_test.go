@@ -1,11 +1,9 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 )
@@ -22,23 +20,7 @@ func BenchmarkMemberAccessDev(b *testing.B) {
 	vars := map[string]string{"SCIMFLOW_DATA_DIR": dir, "SCIMFLOW_HTTP_ADDR": "127.0.0.1:0"}
 	base, _, _ := startServer(b, vars, "dev")
 	creds := readDevCredentials(b, dir)
-	call := func(method, path, token, body string) map[string]any {
-		b.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer res.Body.Close()
-		var m map[string]any
-		json.NewDecoder(res.Body).Decode(&m)
-		if res.StatusCode >= 300 {
-			b.Fatalf("%s %s: %d %v", method, path, res.StatusCode, m)
-		}
-		return m
-	}
+	call := mustCall(b, base, http.Header{"Content-Type": {"application/json"}})
 	ep := call("POST", "/api/v1/entry-points", creds.AdminToken, `{"name":"Flows"}`)["id"].(string)
 	gid := call("POST", "/scim/v2/Groups", creds.SCIMToken, `{"displayName":"Bench"}`)["id"].(string)
 	rec := call("PUT", "/api/v1/scim/groups/"+gid+"/entry-points", creds.AdminToken, `{"entryPoints":[{"id":"`+ep+`","role":"approver"}]}`)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -104,9 +105,16 @@ func (s *syncBuffer) String() string {
 
 func do(t *testing.T, method, url, token, body string) (int, map[string]any) {
 	t.Helper()
+	return doWith(t, method, url, token, body, http.Header{"Content-Type": {"application/scim+json"}})
+}
+
+// doWith sends a request with a bearer token and the given headers and
+// decodes the JSON answer.
+func doWith(t testing.TB, method, url, token, body string, header http.Header) (int, map[string]any) {
+	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	maps.Copy(req.Header, header)
 	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/scim+json")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -216,4 +224,17 @@ func readDevCredentials(t testing.TB, dir string) devCredentials {
 		t.Fatal(err)
 	}
 	return creds
+}
+
+// mustCall returns a caller of the API at base that fails t unless the
+// answer is a success; header is added to every request.
+func mustCall(t testing.TB, base string, header http.Header) func(method, path, token, body string) map[string]any {
+	return func(method, path, token, body string) map[string]any {
+		t.Helper()
+		status, m := doWith(t, method, base+path, token, body, header)
+		if status >= 300 {
+			t.Fatalf("%s %s: %d %v", method, path, status, m)
+		}
+		return m
+	}
 }

@@ -31,15 +31,7 @@ func TestServeDrainsOnShutdown(t *testing.T) {
 		<-release
 		io.WriteString(w, "done")
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() {
-		served <- serveHTTP(ctx, ln, h, slog.New(slog.NewTextHandler(io.Discard, nil)), 30*time.Second)
-	}()
+	ln, cancel, served := runServeHTTP(t, h, 30*time.Second)
 
 	type answer struct {
 		status int
@@ -102,15 +94,7 @@ func TestServeShutdownIsBounded(t *testing.T) {
 		close(started)
 		<-release
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() {
-		served <- serveHTTP(ctx, ln, h, slog.New(slog.NewTextHandler(io.Discard, nil)), 100*time.Millisecond)
-	}()
+	ln, cancel, served := runServeHTTP(t, h, 100*time.Millisecond)
 	go http.Get("http://" + ln.Addr().String() + "/stuck")
 	<-started
 	cancel()
@@ -260,4 +244,20 @@ func lockEffectiveRoles(t *testing.T, databaseURL string) (*sql.DB, *sql.Tx) {
 		t.Fatal(err)
 	}
 	return db, tx
+}
+
+// runServeHTTP serves h on a local port with the given drain timeout
+// until cancel, whose result comes on served.
+func runServeHTTP(t *testing.T, h http.Handler, drain time.Duration) (net.Listener, context.CancelFunc, <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() {
+		served <- serveHTTP(ctx, ln, h, slog.New(slog.NewTextHandler(io.Discard, nil)), drain)
+	}()
+	return ln, cancel, served
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -23,33 +22,15 @@ func TestTracingFromRequestToActivities(t *testing.T) {
 	base, _, stop := startServerWith(t, vars, func(env *environment) { env.spanExporter = exp }, "dev")
 	creds := readDevCredentials(t, dir)
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
-	call := func(method, path, token, body string, traced bool) map[string]any {
-		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		if traced {
-			req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var m map[string]any
-		json.NewDecoder(res.Body).Decode(&m)
-		if res.StatusCode >= 300 {
-			t.Fatalf("%s %s: %d %v", method, path, res.StatusCode, m)
-		}
-		return m
-	}
-	uid := call("POST", "/scim/v2/Users", creds.SCIMToken, `{"userName":"traced@example.com"}`, false)["id"].(string)
-	gid := call("POST", "/scim/v2/Groups", creds.SCIMToken, `{"displayName":"Traced","members":[{"value":"`+uid+`"}]}`, false)["id"].(string)
-	ep := call("POST", "/api/v1/entry-points", creds.AdminToken, `{"name":"Flows"}`, false)["id"].(string)
-	rec := call("PUT", "/api/v1/scim/groups/"+gid+"/entry-points", creds.AdminToken, `{"entryPoints":[{"id":"`+ep+`","role":"approver"}]}`, true)
+	call := mustCall(t, base, http.Header{"Content-Type": {"application/json"}})
+	traced := mustCall(t, base, http.Header{"Content-Type": {"application/json"}, "Traceparent": {"00-" + traceID + "-00f067aa0ba902b7-01"}})
+	uid := call("POST", "/scim/v2/Users", creds.SCIMToken, `{"userName":"traced@example.com"}`)["id"].(string)
+	gid := call("POST", "/scim/v2/Groups", creds.SCIMToken, `{"displayName":"Traced","members":[{"value":"`+uid+`"}]}`)["id"].(string)
+	ep := call("POST", "/api/v1/entry-points", creds.AdminToken, `{"name":"Flows"}`)["id"].(string)
+	rec := traced("PUT", "/api/v1/scim/groups/"+gid+"/entry-points", creds.AdminToken, `{"entryPoints":[{"id":"`+ep+`","role":"approver"}]}`)
 	id := rec["recalculation"].(map[string]any)["id"].(string)
 	deadline := time.Now().Add(60 * time.Second)
-	for call("GET", "/api/v1/recalculations/"+id, creds.AdminToken, "", false)["status"] != "completed" {
+	for call("GET", "/api/v1/recalculations/"+id, creds.AdminToken, "")["status"] != "completed" {
 		if time.Now().After(deadline) {
 			t.Fatal("recalculation did not complete within 60s")
 		}
