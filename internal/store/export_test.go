@@ -83,3 +83,14 @@ func (db *DB) ExplainList(ctx context.Context, orgID string, q scim.ListQuery, u
 // SetAuditTrail turns the audit trail on or off (benchmarks measure its
 // cost).
 func (db *DB) SetAuditTrail(on bool) { db.noAudit.Store(!on) }
+
+// EchoIDs sends ids through an idList and returns what the database read:
+// the rows of eachID, then those of them that inIDs matches.
+func (db *DB) EchoIDs(ctx context.Context, ids []string) (rows, matched []string, err error) {
+	tx := db.gorm.WithContext(ctx)
+	if err := tx.Raw("SELECT ids.id FROM "+eachID(tx), idsParam(tx, ids)).Scan(&rows).Error; err != nil {
+		return nil, nil, err
+	}
+	err = tx.Raw("SELECT ids.id FROM "+eachID(tx)+" WHERE "+inIDs(tx, "ids.id"), idsParam(tx, ids), idsParam(tx, ids)).Scan(&matched).Error
+	return rows, matched, err
+}

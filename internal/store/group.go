@@ -320,28 +320,27 @@ func checkMembers(tx *gorm.DB, orgID string, ids []string) error {
 
 // unknownIDs returns, in their order, the ids that name no row of table
 // among the org's rows (cond selects them, with the org as its argument).
-// Ids are looked up a chunk at a time, by primary key: the org's
+// The ids are looked up in one statement, by primary key: the org's
 // condition is applied after an OFFSET 0 fence, so that a planner without
 // statistics cannot choose to scan the whole org and filter the ids
-// instead (a second per chunk on 100k users).
+// instead (a second per 500 ids on 100k users).
 func unknownIDs(tx *gorm.DB, table, cond, orgID string, ids []string) ([]string, error) {
-	var unknown []string
-	for i := 0; i < len(ids); i += chunk {
-		part := ids[i:min(i+chunk, len(ids))]
-		var found []string
-		fence := "OFFSET 0"
-		if tx.Dialector.Name() != "postgres" {
-			fence = "LIMIT -1 OFFSET 0" // SQLite's form; it plans by rules anyway
-		}
-		q := "SELECT id FROM (SELECT * FROM " + table + " WHERE id IN ? " + fence + ") t WHERE " + cond
-		if err := tx.Raw(q, part, orgID).Scan(&found).Error; err != nil {
-			return nil, err
-		}
-		if len(found) < len(part) {
-			unknown = append(unknown, subtract(part, found)...)
-		}
+	if len(ids) == 0 {
+		return nil, nil
 	}
-	return unknown, nil
+	fence := "OFFSET 0"
+	if tx.Dialector.Name() != "postgres" {
+		fence = "LIMIT -1 OFFSET 0" // SQLite's form; it plans by rules anyway
+	}
+	var found []string
+	q := "SELECT id FROM (SELECT * FROM " + table + " WHERE " + inIDs(tx, "id") + " " + fence + ") t WHERE " + cond
+	if err := tx.Raw(q, idsParam(tx, ids), orgID).Scan(&found).Error; err != nil {
+		return nil, err
+	}
+	if len(found) == len(ids) {
+		return nil, nil
+	}
+	return subtract(ids, found), nil
 }
 
 // subtract returns the elements of a that are not in b, in a's order.
@@ -394,48 +393,40 @@ func (db *DB) addMembers(tx *gorm.DB, q *scimflow.Queued, d *memberDelta, g *sci
 	if err := checkMembers(tx, g.OrgID, ids); err != nil {
 		return err
 	}
-	for i := 0; i < len(ids); i += chunk {
-		part := ids[i:min(i+chunk, len(ids))]
-		var sb strings.Builder
-		args := make([]any, 0, 3*len(part))
-		sb.WriteString("INSERT INTO group_members (group_id, user_id, created_at) VALUES ")
-		for j, id := range part {
-			if j > 0 {
-				sb.WriteString(", ")
-			}
-			sb.WriteString("(?, ?, ?)")
-			args = append(args, g.ID, id, now)
-		}
-		// Entra re-sends adds: an existing member is left alone, and only
-		// the users actually added are queued for recalculation.
-		sb.WriteString(" ON CONFLICT (group_id, user_id) DO NOTHING RETURNING user_id")
-		var added []string
-		if err := tx.Raw(sb.String(), args...).Scan(&added).Error; err != nil {
-			return err
-		}
-		if err := enqueue(tx, q, g.OrgID, added, scimflow.ChangeMemberAdded, now); err != nil {
-			return err
-		}
-		d.added = append(d.added, added...)
+	// Entra re-sends adds: an existing member is left alone, and only the
+	// users actually added are queued for recalculation. (WHERE true: in
+	// SQLite, INSERT … SELECT … ON CONFLICT needs a WHERE to parse.)
+	var added []string
+	err := tx.Raw("INSERT INTO group_members (group_id, user_id, created_at) SELECT ?, ids.id, ? FROM "+eachID(tx)+
+		" WHERE true ON CONFLICT (group_id, user_id) DO NOTHING RETURNING user_id", g.ID, now, idsParam(tx, ids)).
+		Scan(&added).Error
+	if err != nil {
+		return err
 	}
+	sort.Strings(added)
+	if err := enqueue(tx, q, g.OrgID, added, scimflow.ChangeMemberAdded, now); err != nil {
+		return err
+	}
+	d.added = append(d.added, added...)
 	return nil
 }
 
 func (db *DB) removeMembers(tx *gorm.DB, q *scimflow.Queued, d *memberDelta, g *scimflow.Group, ids []string, now time.Time) error {
 	ids = dedupe(ids)
-	sort.Strings(ids)
-	for i := 0; i < len(ids); i += chunk {
-		var removed []string
-		err := tx.Raw("DELETE FROM group_members WHERE group_id = ? AND user_id IN ? RETURNING user_id", g.ID, ids[i:min(i+chunk, len(ids))]).
-			Scan(&removed).Error
-		if err != nil {
-			return err
-		}
-		if err := enqueue(tx, q, g.OrgID, removed, scimflow.ChangeMemberRemoved, now); err != nil {
-			return err
-		}
-		d.removed = append(d.removed, removed...)
+	if len(ids) == 0 {
+		return nil
 	}
+	var removed []string
+	err := tx.Raw("DELETE FROM group_members WHERE group_id = ? AND "+inIDs(tx, "user_id")+" RETURNING user_id", g.ID, idsParam(tx, ids)).
+		Scan(&removed).Error
+	if err != nil {
+		return err
+	}
+	sort.Strings(removed)
+	if err := enqueue(tx, q, g.OrgID, removed, scimflow.ChangeMemberRemoved, now); err != nil {
+		return err
+	}
+	d.removed = append(d.removed, removed...)
 	return nil
 }
 

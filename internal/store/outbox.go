@@ -26,21 +26,18 @@ type outboxRow struct {
 
 func (outboxRow) TableName() string { return "recalc_outbox" }
 
-// enqueue records users whose permissions need recalculating.
+// enqueue records users whose permissions need recalculating, in one
+// statement.
 func enqueue(tx *gorm.DB, q *scimflow.Queued, orgID string, userIDs []string, reason string, now time.Time) error {
-	for i := 0; i < len(userIDs); i += chunk {
-		part := userIDs[i:min(i+chunk, len(userIDs))]
-		rows := make([]outboxRow, len(part))
-		for j, id := range part {
-			rows[j] = outboxRow{OrgID: orgID, UserID: id, Reason: reason, CreatedAt: now}
-		}
-		if err := tx.Create(&rows).Error; err != nil {
-			return err
-		}
+	if len(userIDs) == 0 {
+		return nil
 	}
-	if len(userIDs) > 0 {
-		q.OrgID, q.Members = orgID, true
+	err := tx.Exec("INSERT INTO recalc_outbox (org_id, user_id, reason, created_at) SELECT ?, ids.id, ?, ? FROM "+eachID(tx),
+		orgID, reason, now, idsParam(tx, userIDs)).Error
+	if err != nil {
+		return err
 	}
+	q.OrgID, q.Members = orgID, true
 	return nil
 }
 
