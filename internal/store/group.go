@@ -15,8 +15,9 @@ import (
 	"github.com/scimflow/scimflow/internal/scimflow"
 )
 
-// chunk bounds the ids sent in one statement: 500 rows of three columns
-// stay far below every driver's parameter limit.
+// chunk bounds the values a statement takes as separate placeholders (the
+// outbox rows a batch deletes, the members a preview samples): far below
+// every driver's parameter limit. Lists of ids go as one idList instead.
 const chunk = 500
 
 type groupRow struct {

@@ -171,23 +171,25 @@ func (db *DB) Members(ctx context.Context, orgID, groupID, after string, limit i
 // (id and displayName), for the read-only User.groups attribute.
 func (db *DB) GroupsOf(ctx context.Context, orgID string, userIDs []string) (map[string][]scimflow.Group, error) {
 	out := make(map[string][]scimflow.Group, len(userIDs))
-	for i := 0; i < len(userIDs); i += chunk {
-		var rows []struct {
-			UserID      string
-			ID          string
-			DisplayName string
-		}
-		err := db.gorm.WithContext(ctx).Table("group_members gm").
-			Select("gm.user_id, g.id, g.display_name").
-			Joins("JOIN groups g ON g.id = gm.group_id").
-			Where("g.org_id = ? AND gm.user_id IN ?", orgID, userIDs[i:min(i+chunk, len(userIDs))]).
-			Order("g.display_name, g.id").Scan(&rows).Error
-		if err != nil {
-			return nil, internal("groups of users", err)
-		}
-		for _, r := range rows {
-			out[r.UserID] = append(out[r.UserID], scimflow.Group{ID: r.ID, OrgID: orgID, DisplayName: r.DisplayName})
-		}
+	if len(userIDs) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		UserID      string
+		ID          string
+		DisplayName string
+	}
+	tx := db.gorm.WithContext(ctx)
+	err := tx.Table("group_members gm").
+		Select("gm.user_id, g.id, g.display_name").
+		Joins("JOIN groups g ON g.id = gm.group_id").
+		Where("g.org_id = ? AND "+inIDs(tx, "gm.user_id"), orgID, idsParam(tx, userIDs)).
+		Order("g.display_name, g.id").Scan(&rows).Error
+	if err != nil {
+		return nil, internal("groups of users", err)
+	}
+	for _, r := range rows {
+		out[r.UserID] = append(out[r.UserID], scimflow.Group{ID: r.ID, OrgID: orgID, DisplayName: r.DisplayName})
 	}
 	return out, nil
 }
